@@ -1,0 +1,57 @@
+import os
+
+from setuptools import find_namespace_packages
+from setuptools import setup
+
+
+def read(*names):
+    with open(os.path.join(os.path.dirname(__file__), *names)) as f:
+        return f.read()
+
+
+setup(
+    name='cybertools.tracking',
+    version='2.0.0.dev0',
+    description='User and interaction tracking storage for Zope applications',
+    long_description=read('README.txt') + '\n\n' + read('CHANGES.txt'),
+    long_description_content_type='text/x-rst',
+    keywords='zope ztk zodb tracking btree',
+    license='ZPL-2.1',
+    classifiers=[
+        'Development Status :: 3 - Alpha',
+        'Framework :: ZODB',
+        'Framework :: Zope :: 3',
+        'Framework :: Zope :: 5',
+        'Intended Audience :: Developers',
+        'Programming Language :: Python :: 3',
+        'Programming Language :: Python :: 3 :: Only',
+    ],
+    package_dir={'': 'src'},
+    packages=find_namespace_packages('src', include=['cybertools.*']),
+    include_package_data=True,
+    zip_safe=False,
+    python_requires='>=3.10',
+    install_requires=[
+        'setuptools',
+        'BTrees',
+        'persistent',
+        'transaction',
+        'ZODB',
+        'zope.component',
+        'zope.configuration',
+        'zope.container',
+        'zope.event',
+        'zope.interface',
+        'zope.lifecycleevent',
+        'zope.location',
+        'zope.schema',
+        'zope.security',
+    ],
+    extras_require={
+        'test': [
+            'coverage',
+            'zope.testing',
+            'zope.testrunner',
+        ],
+    },
+)

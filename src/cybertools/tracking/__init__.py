@@ -1,0 +1,1 @@
+"""User and interaction tracking for Zope applications."""

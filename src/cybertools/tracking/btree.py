@@ -1,0 +1,438 @@
+"""Tracks, runs and the BTree-based tracking storage."""
+
+import copy
+import time
+
+import BTrees
+from BTrees.Length import Length
+from persistent import Persistent
+from ZODB.POSException import ConflictError
+from zope.container.contained import Contained
+from zope.event import notify
+from zope.interface import implementer
+from zope.security.proxy import removeSecurityProxy
+
+from cybertools.tracking.events import RunStartedEvent
+from cybertools.tracking.events import RunStoppedEvent
+from cybertools.tracking.events import TrackAddedEvent
+from cybertools.tracking.events import TrackModifiedEvent
+from cybertools.tracking.events import TrackRemovedEvent
+from cybertools.tracking.indexing import TrackIndex
+from cybertools.tracking.indexing import getIndexValues
+from cybertools.tracking.interfaces import IRun
+from cybertools.tracking.interfaces import ITrack
+from cybertools.tracking.interfaces import ITrackingStorage
+from cybertools.tracking.results import TrackResult
+from cybertools.tracking.validation import checkData
+from cybertools.tracking.validation import checkName
+from cybertools.tracking.validation import checkRunId
+from cybertools.tracking.validation import checkTime
+
+
+def formatTime(timeStamp):
+    """A time stamp as shown in representations: UTC, to the minute."""
+    return time.strftime('%Y-%m-%d %H:%M', time.gmtime(timeStamp))
+
+
+def formatTrackId(number):
+    """The name of a track: at least seven digits, like the original's."""
+    return '%07i' % number
+
+
+def parseTrackId(name):
+    """The number of a track name; KeyError for anything else."""
+    if isinstance(name, str) and name.isascii() and name.isdigit():
+        return int(name)
+    raise KeyError(name)
+
+
+@implementer(IRun)
+class Run(Persistent, Contained):
+    """A run of a task. Persistent, so that changes of ``end`` and
+    ``finished`` are stored; concurrent changes of these merge."""
+
+    taskId = None
+    stopped = None
+    finished = False
+
+    def __init__(self, id, taskId=None, start=None):
+        self.id = id
+        self.__name__ = str(id)
+        self.taskId = taskId
+        self.start = self.end = time.time() if start is None else start
+
+    def __repr__(self):
+        return '<Run %s>' % ', '.join((str(self.id), formatTime(self.start),
+                                       formatTime(self.end),
+                                       str(self.finished)))
+
+    # How concurrent changes of one attribute merge: every save extends its
+    # run's end, so two users saving in one run must not conflict.
+    _merges = {
+        'end': max,
+        'stopped': lambda a, b: max(a or 0.0, b or 0.0) or None,
+        'finished': lambda a, b: a or b,
+    }
+
+    def _p_resolveConflict(self, oldState, savedState, newState):
+        resolved = dict(savedState)
+        missing = object()
+        for name in set(oldState) | set(savedState) | set(newState):
+            old = oldState.get(name, missing)
+            saved = savedState.get(name, missing)
+            new = newState.get(name, missing)
+            if new == old or new == saved:
+                continue
+            if saved == old:
+                value = new
+            elif name in self._merges and missing not in (saved, new):
+                value = self._merges[name](saved, new)
+            else:
+                raise ConflictError('concurrent changes of run attribute %r'
+                                    % name)
+            if value is missing:
+                del resolved[name]
+            else:
+                resolved[name] = value
+        return resolved
+
+
+@implementer(ITrack)
+class Track:
+    """One track. Not persistent itself: the storage keeps its state in a
+    BTree and gives out track objects as working copies (see ITrack)."""
+
+    metadata_attributes = ('taskId', 'runId', 'userName', 'timeStamp')
+    index_attributes = metadata_attributes
+    typeName = 'Track'
+
+    __name__ = __parent__ = None
+
+    def __init__(self, taskId, runId, userName, data=None, timeStamp=None):
+        self.taskId = taskId
+        self.runId = runId
+        self.userName = userName
+        self.timeStamp = time.time() if timeStamp is None else timeStamp
+        self.data = {} if data is None else data
+
+    @property
+    def metadata(self):
+        return {name: getattr(self, name) for name in self.metadata_attributes}
+
+    @property
+    def indexdata(self):
+        return getIndexValues(self)
+
+    @property
+    def name(self):
+        return self.__name__
+
+    def update(self, newData, overwrite=False):
+        return self.__parent__.updateTrack(self, newData, overwrite=overwrite)
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (self.__name__ == other.__name__
+                and self.metadata == other.metadata
+                and self.data == other.data)
+
+    def __hash__(self):
+        return hash((type(self), self.__name__))
+
+    def __repr__(self):
+        md = self.metadata
+        md['timeStamp'] = formatTime(md['timeStamp'])
+        return '<%s %r: %r>' % (self.typeName,
+                                [md[name] for name in self.metadata_attributes],
+                                self.data)
+
+
+@implementer(ITrackingStorage)
+class TrackingStorage(Persistent, Contained):
+    """Tracks and runs in BTrees, with indexes on the tracks' metadata.
+
+    A track is stored as a record ``(taskId, runId, userName, timeStamp,
+    data)`` under an integer id. Counters are ``BTrees.Length`` objects and
+    all other state lives in BTrees, so after the storage is first committed
+    saving tracks never writes the storage object itself.
+    """
+
+    family = BTrees.family64
+    trackFactory = Track
+
+    def __init__(self, trackFactory=None):
+        if trackFactory is not None:
+            self.trackFactory = trackFactory
+        self._tracks = self.family.IO.BTree()
+        self._lastTrackId = Length()
+        self._trackCount = Length()
+        self._runs = self.family.IO.BTree()
+        self._lastRunId = Length()
+        self._currentRuns = self.family.OO.BTree()
+        self._index = TrackIndex(self.indexAttributes)
+
+    @property
+    def indexAttributes(self):
+        factory = self.trackFactory
+        names = list(factory.metadata_attributes)
+        names.extend(name for name in factory.index_attributes
+                     if name not in names)
+        return tuple(names)
+
+    # the read container of tracks
+
+    def __getitem__(self, name):
+        return self._loadTrack(parseTrackId(name))
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name):
+        try:
+            return parseTrackId(name) in self._tracks
+        except KeyError:
+            return False
+
+    def __len__(self):
+        return self._trackCount()
+
+    def __iter__(self):
+        return (formatTrackId(trackId) for trackId in self._tracks.keys())
+
+    def keys(self):
+        return list(self)
+
+    def values(self):
+        return (self._loadTrack(trackId) for trackId in self._tracks.keys())
+
+    def items(self):
+        return ((track.__name__, track) for track in self.values())
+
+    def __delitem__(self, name):
+        self.removeTrack(self[name])
+
+    # queries
+
+    def getUserTracks(self, taskId, runId, userName):
+        keys = self._userKeys(taskId, runId, userName)
+        return TrackResult(self._loadTrack, keys.keys() if keys else [])
+
+    def getLastUserTrack(self, taskId, runId, userName):
+        keys = self._userKeys(taskId, runId, userName)
+        if not keys:
+            return None
+        return self._loadTrack(keys.maxKey()[1])
+
+    def getUserNames(self, taskId):
+        return self._index.userNames(checkName(taskId, 'taskId'))
+
+    def getTaskIds(self):
+        return self._index.indexValues('taskId')
+
+    def query(self, **criteria):
+        return TrackResult(self._loadTrack, self._index.search(criteria))
+
+    def getRun(self, taskId=None, runId=0):
+        checkRunId(runId)
+        if not runId and taskId is not None:
+            runId = self._currentRuns.get(checkName(taskId, 'taskId'), 0)
+        return self._runs.get(runId) if runId else None
+
+    # saving and changing tracks
+
+    def saveUserTrack(self, taskId, runId, userName, data, update=False,
+                      timeStamp=None, overwrite=False):
+        checkRunId(runId)
+        checkName(taskId, 'taskId')
+        if not runId:
+            runId = self._currentRuns.get(taskId, 0)
+        if update and runId:
+            last = self.getLastUserTrack(taskId, runId, userName)
+            if last is not None:
+                return self._update(last, data, overwrite, timeStamp)
+        track = self.trackFactory(taskId, runId, userName, data,
+                                  timeStamp=timeStamp)
+        record, values = self._check(track, newRun=not runId)
+        if not runId:
+            runId = track.runId = values['runId'] = self.startRun(taskId)
+            record = (record[0], runId) + record[2:]
+        self._lastTrackId.change(1)
+        trackId = self._lastTrackId()
+        self._place(track, trackId)
+        track.data = dict(record[4])
+        self._tracks[trackId] = record
+        self._trackCount.change(1)
+        self._index.index(trackId, values)
+        self._extendRun(runId, record[3])
+        notify(TrackAddedEvent(track, self, track.__name__))
+        return track.__name__
+
+    def updateTrack(self, track, data, overwrite=False):
+        self._trackIdOf(track)
+        return self._update(track, data, overwrite, None)
+
+    def reindexTrack(self, track):
+        self._reindex(self._trackIdOf(track), track)
+
+    def removeTrack(self, track):
+        trackId = self._trackIdOf(track)
+        old = self._loadTrack(trackId)
+        del self._tracks[trackId]
+        self._trackCount.change(-1)
+        self._index.unindex(trackId, getIndexValues(old))
+        self._fitRunEnd(old.runId)
+        notify(TrackRemovedEvent(track, self, track.__name__))
+
+    # runs
+
+    def startRun(self, taskId=None):
+        if taskId is not None:
+            checkName(taskId, 'taskId')
+        self._lastRunId.change(1)
+        run = Run(self._lastRunId(), taskId)
+        run.__parent__ = self
+        self._runs[run.id] = run
+        if taskId is not None:
+            self._currentRuns[taskId] = run.id
+        notify(RunStartedEvent(run, self))
+        return run.id
+
+    def stopRun(self, taskId=None, runId=0, finish=True):
+        checkRunId(runId)
+        if taskId is not None:
+            checkName(taskId, 'taskId')
+        if not runId:
+            if taskId is None:
+                raise ValueError('stopRun needs a taskId or a runId')
+            runId = self._currentRuns.get(taskId, 0)
+            if not runId:
+                return 0
+        run = self._getRun(runId)
+        for task in {taskId, run.taskId} - {None}:
+            if self._currentRuns.get(task) == runId:
+                del self._currentRuns[task]
+        run.stopped = time.time()
+        run.end = max(run.end, run.stopped)
+        if finish:
+            run.finished = True
+        notify(RunStoppedEvent(run, self))
+        return runId
+
+    # maintenance
+
+    def setupIndexes(self):
+        if self._index.setNames(self.indexAttributes):
+            self.reindexTracks()
+
+    def reindexTracks(self):
+        self._index.clear()
+        for trackId in self._tracks.keys():
+            values = getIndexValues(self._loadTrack(trackId))
+            self._index.checkValues(values)
+            self._index.index(trackId, values)
+
+    # helpers
+
+    def _loadTrack(self, trackId):
+        taskId, runId, userName, timeStamp, data = self._tracks[trackId]
+        track = self.trackFactory.__new__(self.trackFactory)
+        track.taskId = taskId
+        track.runId = runId
+        track.userName = userName
+        track.timeStamp = timeStamp
+        # a copy: the stored record must keep the values it is indexed under
+        track.data = dict(data)
+        self._place(track, trackId)
+        return track
+
+    def _place(self, track, trackId):
+        track.__name__ = formatTrackId(trackId)
+        track.__parent__ = self
+
+    def _trackIdOf(self, track):
+        """The id of a track object of this storage that is still stored."""
+        if not ITrack.providedBy(track):
+            raise TypeError('not a track: %r' % (track,))
+        if removeSecurityProxy(track.__parent__) is not self:
+            raise ValueError('%r belongs to another storage' % (track,))
+        trackId = parseTrackId(track.__name__)
+        if trackId not in self._tracks:
+            raise KeyError(track.__name__)
+        return trackId
+
+    def _getRun(self, runId):
+        run = self._runs.get(runId)
+        if run is None:
+            raise ValueError('there is no run %r' % (runId,))
+        return run
+
+    def _userKeys(self, taskId, runId, userName):
+        checkName(taskId, 'taskId')
+        checkRunId(runId)
+        checkName(userName, 'userName')
+        if not runId:
+            runId = self._currentRuns.get(taskId, 0)
+        return self._index.userKeys(taskId, runId, userName)
+
+    def _check(self, track, newRun=False):
+        """Check a track object's state before storing it.
+
+        Returns the record to store and the index values; changes nothing.
+        With ``newRun`` the track's run is still to be started.
+        """
+        taskId = checkName(track.taskId, 'taskId')
+        userName = checkName(track.userName, 'userName')
+        runId = checkRunId(track.runId)
+        if not newRun:
+            self._getRun(runId)
+        timeStamp = checkTime(track.timeStamp, 'timeStamp')
+        data = checkData(track.data)
+        values = getIndexValues(track)
+        values.update(taskId=taskId, runId=runId, userName=userName,
+                      timeStamp=timeStamp)
+        self._index.checkValues(values)
+        return (taskId, runId, userName, timeStamp, data), values
+
+    def _update(self, track, data, overwrite, timeStamp):
+        data = checkData(data)
+        if not data and not overwrite:
+            return track.__name__
+        changed = copy.copy(track)
+        changed.data = dict(data) if overwrite else dict(track.data, **data)
+        changed.timeStamp = time.time() if timeStamp is None else timeStamp
+        self._reindex(parseTrackId(track.__name__), changed)
+        track.data, track.timeStamp = changed.data, changed.timeStamp
+        notify(TrackModifiedEvent(track))
+        return track.__name__
+
+    def _reindex(self, trackId, track):
+        """Store a track object's state and move its index entries."""
+        record, values = self._check(track)
+        old = self._loadTrack(trackId)
+        oldValues = getIndexValues(old)
+        self._tracks[trackId] = record
+        track.data = dict(record[4])
+        if values != oldValues:
+            self._index.unindex(trackId, oldValues)
+            self._index.index(trackId, values)
+        if old.runId != track.runId or old.timeStamp > track.timeStamp:
+            self._fitRunEnd(old.runId)
+        self._extendRun(track.runId, track.timeStamp)
+
+    def _extendRun(self, runId, timeStamp):
+        run = self._runs[runId]
+        if timeStamp > run.end:
+            run.end = timeStamp
+
+    def _fitRunEnd(self, runId):
+        """Set a run's end after tracks were removed or moved back."""
+        run = self._runs[runId]
+        last = self._index.lastKey('runId', runId)
+        end = max(run.start, run.stopped or run.start,
+                  last[0] if last else run.start)
+        if run.end != end:
+            run.end = end

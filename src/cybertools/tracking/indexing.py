@@ -1,0 +1,273 @@
+"""Indexes of a tracking storage, the adapter giving their values, and the
+subscribers that keep them up to date.
+
+Every index entry is a *key* ``(timeStamp, trackId)``. Each index value
+maps to a tree set of such keys, so the tracks for a value come out ordered
+oldest first, a time range within them is a range of keys, and the latest
+one is the set's largest key: all without loading a single track.
+"""
+
+import functools
+import heapq
+
+import BTrees
+from persistent import Persistent
+from zope.component import adapter
+from zope.interface import implementer
+from zope.lifecycleevent.interfaces import IObjectModifiedEvent
+from zope.lifecycleevent.interfaces import IObjectRemovedEvent
+
+from cybertools.tracking.interfaces import ITrack
+from cybertools.tracking.interfaces import ITrackIndexData
+from cybertools.tracking.validation import checkTime
+from cybertools.tracking.validation import indexKeyKind
+
+# Above every track id: (t, INFINITY) ends a range after all keys at time t.
+INFINITY = float('inf')
+
+TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
+
+
+@implementer(ITrackIndexData)
+@adapter(ITrack)
+class TrackIndexData:
+    """The default index values of a track: its metadata and the fields of
+    its data named in ``index_attributes``."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def getIndexValues(self):
+        track = self.context
+        values = track.metadata
+        data = track.data
+        for name in track.index_attributes:
+            if name not in values:
+                value = data.get(name)
+                if value is not None:
+                    values[name] = value
+        return values
+
+
+def getIndexValues(track):
+    """The index values of a track, from its registered ITrackIndexData
+    adapter or, where none is registered, the default one."""
+    indexData = ITrackIndexData(track, None)
+    if indexData is None:
+        indexData = TrackIndexData(track)
+    values = indexData.getIndexValues()
+    # the storage's own lookups rely on the metadata being indexed as it is
+    values.update(track.metadata)
+    return values
+
+
+class TrackIndex(Persistent):
+    """The indexes of one tracking storage.
+
+    ``values`` maps each index name to a BTree from value to key set;
+    ``timeline`` holds every key; ``userTracks`` maps (taskId, runId,
+    userName) to a key set, for the lookups of one user's tracks in a run.
+    All of them are BTrees, so saving a track never writes this object.
+    """
+
+    family = BTrees.family64
+
+    def __init__(self, names):
+        OO = self.family.OO
+        self.timeline = OO.TreeSet()
+        self.values = OO.BTree()
+        self.userTracks = OO.BTree()
+        self.setNames(names)
+
+    @property
+    def names(self):
+        return tuple(self.values.keys())
+
+    def setNames(self, names):
+        """Create the value indexes named and drop the others.
+
+        Returns the names of the indexes created (they are empty).
+        """
+        names = [name for name in names if name != 'timeStamp']
+        for name in list(self.values.keys()):
+            if name not in names:
+                del self.values[name]
+        created = [name for name in names if name not in self.values]
+        for name in created:
+            self.values[name] = self.family.OO.BTree()
+        return created
+
+    def clear(self):
+        self.timeline.clear()
+        self.userTracks.clear()
+        for tree in self.values.values():
+            tree.clear()
+
+    def checkValues(self, values):
+        """Refuse index values an index cannot hold, before any change."""
+        for name, tree in self.values.items():
+            value = values.get(name)
+            if value is None:
+                continue
+            kind = indexKeyKind(value)
+            if kind is None:
+                raise TypeError(
+                    'index %r: %s values cannot be indexed (use a string or '
+                    'a number)' % (name, type(value).__name__))
+            if tree and indexKeyKind(tree.minKey()) != kind:
+                raise TypeError('index %r holds %ss, not %ss like %r'
+                                % (name, indexKeyKind(tree.minKey()), kind,
+                                   value))
+
+    def index(self, trackId, values):
+        key = (values['timeStamp'], trackId)
+        self.timeline.insert(key)
+        for name, tree in self.values.items():
+            value = values.get(name)
+            if value is not None:
+                self._insert(tree, value, key)
+        self._insert(self.userTracks, _userKey(values), key)
+
+    def unindex(self, trackId, values):
+        key = (values['timeStamp'], trackId)
+        self.timeline.remove(key)
+        for name, tree in self.values.items():
+            value = values.get(name)
+            if value is not None:
+                self._remove(tree, value, key)
+        self._remove(self.userTracks, _userKey(values), key)
+
+    def _insert(self, tree, value, key):
+        keys = tree.get(value)
+        if keys is None:
+            keys = tree[value] = self.family.OO.TreeSet()
+        keys.insert(key)
+
+    def _remove(self, tree, value, key):
+        keys = tree[value]
+        keys.remove(key)
+        if not keys:
+            # no empty sets: the keys of an index are the values in use
+            del tree[value]
+
+    # lookups
+
+    def userKeys(self, taskId, runId, userName):
+        """The keys of a user's tracks in a run, or None."""
+        return self.userTracks.get((taskId, runId, userName))
+
+    def userNames(self, taskId):
+        users = {userName for (_, _, userName)
+                 in self.userTracks.keys((taskId,), (taskId, INFINITY))}
+        return sorted(users)
+
+    def indexValues(self, name):
+        return list(self.values[name].keys())
+
+    def lastKey(self, name, value):
+        """The latest key with this value, or None."""
+        keys = self.values[name].get(value)
+        return keys.maxKey() if keys else None
+
+    def search(self, criteria):
+        """The keys of the tracks matching the criteria (see
+        ``ITrackingStorageQuery.query``), as an ordered sequence."""
+        criteria = {name: value for name, value in criteria.items()
+                    if value is not None}
+        low, high = _timeRange(criteria)
+        for name in criteria:
+            if name not in self.values and name != 'timeStamp':
+                raise ValueError('unknown criterion %r (indexes: %s)'
+                                 % (name, ', '.join(self.names + TIME_CRITERIA)))
+        sets = [self._matching(name, value)
+                for name, value in sorted(criteria.items())]
+        if not sets:
+            found = self.timeline
+        elif len(sets) == 1:
+            found = sets[0]
+        else:
+            sets.sort(key=len)
+            found = functools.reduce(self.family.OO.intersection, sets)
+        if low is None and high is None:
+            return found.keys()
+        return found.keys(low, high)
+
+    def _matching(self, name, value):
+        """The key set of the tracks with one of these values."""
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if name == 'timeStamp':
+            sets = [self.timeline.keys((t,), (t, INFINITY))
+                    for t in (checkTime(v, 'timeStamp') for v in values)]
+        else:
+            tree = self.values[name]
+            sets = []
+            for v in values:
+                sets.extend(self._valueSets(name, tree, v))
+        if len(sets) == 1 and name != 'timeStamp':
+            return sets[0]
+        return self.family.OO.Set(heapq.merge(*sets))
+
+    def _valueSets(self, name, tree, value):
+        kind = indexKeyKind(value)
+        if kind is None:
+            raise TypeError('criterion %r: %s values are not indexed'
+                            % (name, type(value).__name__))
+        if not tree:
+            return []
+        treeKind = indexKeyKind(tree.minKey())
+        if kind != treeKind:
+            raise TypeError('criterion %r: index holds %ss, not %ss like %r'
+                            % (name, treeKind, kind, value))
+        if kind == 'string' and value.endswith('*'):
+            prefix = value[:-1]
+            sets = []
+            for v, keys in tree.items(prefix):
+                if not v.startswith(prefix):
+                    break
+                sets.append(keys)
+            return sets
+        keys = tree.get(value)
+        return [] if keys is None else [keys]
+
+
+def _userKey(values):
+    return (values['taskId'], values['runId'], values['userName'])
+
+
+def _timeRange(criteria):
+    """Take the time criteria out of ``criteria``; return the range of
+    keys they allow as (low, high), None for an open end."""
+    timeFrom = criteria.pop('timeFrom', None)
+    timeTo = criteria.pop('timeTo', None)
+    fromTo = criteria.pop('timeFromTo', None)
+    if fromTo is not None:
+        if not isinstance(fromTo, (list, tuple)) or len(fromTo) != 2:
+            raise TypeError('timeFromTo must be a pair (timeFrom, timeTo)')
+        if timeFrom is not None or timeTo is not None:
+            raise ValueError('give timeFromTo or timeFrom/timeTo, not both')
+        timeFrom, timeTo = fromTo
+    low = high = None
+    if timeFrom is not None:
+        low = (checkTime(timeFrom, 'timeFrom'),)
+    if timeTo is not None:
+        high = (checkTime(timeTo, 'timeTo'), INFINITY)
+    if low and high and low[0] > high[0]:
+        raise ValueError('timeFrom (%r) is later than timeTo (%r)'
+                         % (timeFrom, timeTo))
+    return low, high
+
+
+@adapter(ITrack, IObjectModifiedEvent)
+def reindexModifiedTrack(track, event):
+    """Store and reindex a track after ``zope.lifecycleevent.modified``."""
+    storage = track.__parent__
+    if storage is not None:
+        storage.reindexTrack(track)
+
+
+@adapter(ITrack, IObjectRemovedEvent)
+def unindexRemovedTrack(track, event):
+    """Make sure a track reported as removed is gone from the indexes."""
+    storage = track.__parent__
+    if storage is not None and track.__name__ in storage:
+        storage.removeTrack(track)
