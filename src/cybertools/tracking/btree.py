@@ -335,6 +335,18 @@ class TrackingStorage(Persistent, Contained):
             self._index.checkValues(values)
             self._index.index(trackId, values)
 
+    def checkIndexes(self):
+        expected = TrackIndex(self._index.names)
+        count = 0
+        for trackId in self._tracks.keys():
+            expected.index(trackId, getIndexValues(self._loadTrack(trackId)))
+            count += 1
+        found = self._index.differences(expected)
+        if count != len(self):
+            found.append('track count: %i stored, %i counted'
+                         % (count, len(self)))
+        return found
+
     # helpers
 
     def _loadTrack(self, trackId):

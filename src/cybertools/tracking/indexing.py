@@ -150,6 +150,23 @@ class TrackIndex(Persistent):
             # no empty sets: the keys of an index are the values in use
             del tree[value]
 
+    def differences(self, expected):
+        """Describe how this index differs from ``expected``, an index
+        built afresh from the stored tracks: a list of strings."""
+        found = []
+        _compareKeys(found, 'timeline', self.timeline, expected.timeline)
+        trees = [('userTracks', self.userTracks, expected.userTracks)]
+        trees.extend((name, self.values.get(name), expected.values[name])
+                     for name in expected.values.keys())
+        for name, tree, expectedTree in trees:
+            if tree is None:
+                found.append('index %r is missing' % name)
+                continue
+            for value in sorted(set(tree.keys()) | set(expectedTree.keys())):
+                _compareKeys(found, '%s %r' % (name, value),
+                             tree.get(value, ()), expectedTree.get(value, ()))
+        return found
+
     # lookups
 
     def userKeys(self, taskId, runId, userName):
@@ -228,6 +245,20 @@ class TrackIndex(Persistent):
             return sets
         keys = tree.get(value)
         return [] if keys is None else [keys]
+
+
+def _compareKeys(found, where, keys, expected):
+    missing = [k for k in expected if k not in keys]
+    extra = [k for k in keys if k not in expected]
+    if missing:
+        found.append('%s: missing %s' % (where, _describeKeys(missing)))
+    if extra:
+        found.append('%s: stale %s' % (where, _describeKeys(extra)))
+
+
+def _describeKeys(keys):
+    return 'track%s %s' % ('s' if len(keys) > 1 else '',
+                           ', '.join('%07i' % trackId for _, trackId in keys))
 
 
 def _userKey(values):

@@ -286,6 +286,14 @@ class ITrackingStorageManage(Interface):
     def reindexTracks():
         """Rebuild all indexes from the stored tracks."""
 
+    def checkIndexes():
+        """Compare the indexes with the stored tracks.
+
+        Returns a list of differences, each a line of text; an empty list
+        means the indexes agree with the tracks. ``reindexTracks`` repairs
+        what this finds.
+        """
+
 
 class ITrackingStorage(ITrackingStorageQuery, ITrackingStorageWrite,
                        ITrackingStorageManage):
