@@ -258,7 +258,10 @@ class TrackingStorage(Persistent, Contained):
                                   timeStamp=timeStamp)
         record, values = self._check(track, newRun=not runId)
         if not runId:
-            runId = track.runId = values['runId'] = self.startRun(taskId)
+            # a run started for an imported track starts at the track's time
+            start = None if timeStamp is None else record[3]
+            runId = self._startRun(taskId, start)
+            track.runId = values['runId'] = runId
             record = (record[0], runId) + record[2:]
         self._lastTrackId.change(1)
         trackId = self._lastTrackId()
@@ -292,8 +295,11 @@ class TrackingStorage(Persistent, Contained):
     def startRun(self, taskId=None):
         if taskId is not None:
             checkName(taskId, 'taskId')
+        return self._startRun(taskId)
+
+    def _startRun(self, taskId, start=None):
         self._lastRunId.change(1)
-        run = Run(self._lastRunId(), taskId)
+        run = Run(self._lastRunId(), taskId, start)
         run.__parent__ = self
         self._runs[run.id] = run
         if taskId is not None:
@@ -410,7 +416,7 @@ class TrackingStorage(Persistent, Contained):
         return (taskId, runId, userName, timeStamp, data), values
 
     def _update(self, track, data, overwrite, timeStamp):
-        data = checkData(data)
+        data = checkData({} if data is None else data)
         if not data and not overwrite:
             return track.__name__
         changed = copy.copy(track)
