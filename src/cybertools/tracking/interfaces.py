@@ -64,13 +64,11 @@ class IRun(ILocation):
         default=False)
 
 
-class ITrack(ILocation):
-    """One record of what a user did: a task, a run, a user, a time, data.
+class IReadTrack(ILocation):
+    """The attributes of a track.
 
     ``__name__`` is the track id (a string like ``'0000001'``), ``__parent__``
-    the storage. A track object is a working copy: change ``data`` (or call
-    ``update``) and notify ``zope.lifecycleevent.modified(track)`` to store
-    the change and reindex the track.
+    the storage.
     """
 
     taskId = TextLine(
@@ -129,12 +127,26 @@ class ITrack(ILocation):
                     'under it).',
         readonly=True)
 
+
+
+class IWriteTrack(Interface):
+    """Changing a track."""
+
     def update(newData, overwrite=False):
         """Store ``newData`` in this track and reindex it.
 
         ``newData`` is merged into the track's data, or replaces it with
         ``overwrite=True``; the time stamp becomes the current time.
         """
+
+
+class ITrack(IReadTrack, IWriteTrack):
+    """One record of what a user did: a task, a run, a user, a time, data.
+
+    A track object is a working copy: change its attributes (or call
+    ``update``) and notify ``zope.lifecycleevent.modified(track)`` to store
+    the change and reindex the track.
+    """
 
 
 class ITrackIndexData(Interface):
