@@ -27,6 +27,7 @@ from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
 from cybertools.tracking.validation import checkRunId
 from cybertools.tracking.validation import checkTime
+from cybertools.tracking.validation import copyData
 
 
 def formatTime(timeStamp):
@@ -40,9 +41,12 @@ def formatTrackId(number):
 
 
 def parseTrackId(name):
-    """The number of a track name; KeyError for anything else."""
+    """The number of a track name; KeyError for anything else (a track has
+    one name only: '1' is not '0000001')."""
     if isinstance(name, str) and name.isascii() and name.isdigit():
-        return int(name)
+        number = int(name)
+        if formatTrackId(number) == name:
+            return number
     raise KeyError(name)
 
 
@@ -266,7 +270,7 @@ class TrackingStorage(Persistent, Contained):
         self._lastTrackId.change(1)
         trackId = self._lastTrackId()
         self._place(track, trackId)
-        track.data = dict(record[4])
+        track.data = copyData(record[4])
         self._tracks[trackId] = record
         self._trackCount.change(1)
         self._index.index(trackId, values)
@@ -331,15 +335,22 @@ class TrackingStorage(Persistent, Contained):
     # maintenance
 
     def setupIndexes(self):
-        if self._index.setNames(self.indexAttributes):
-            self.reindexTracks()
+        if set(self._index.names) != set(self._index.valueIndexNames(
+                self.indexAttributes)):
+            self._rebuildIndex(self.indexAttributes)
 
     def reindexTracks(self):
-        self._index.clear()
+        self._rebuildIndex(self._index.names)
+
+    def _rebuildIndex(self, names):
+        """Index all tracks afresh; replace the indexes only if all went
+        well, so that a track that cannot be indexed changes nothing."""
+        index = TrackIndex(names)
         for trackId in self._tracks.keys():
             values = getIndexValues(self._loadTrack(trackId))
-            self._index.checkValues(values)
-            self._index.index(trackId, values)
+            index.checkValues(values)
+            index.index(trackId, values)
+        self._index = index
 
     def checkIndexes(self):
         expected = TrackIndex(self._index.names)
@@ -363,7 +374,7 @@ class TrackingStorage(Persistent, Contained):
         track.userName = userName
         track.timeStamp = timeStamp
         # a copy: the stored record must keep the values it is indexed under
-        track.data = dict(data)
+        track.data = copyData(data)
         self._place(track, trackId)
         return track
 
@@ -430,10 +441,12 @@ class TrackingStorage(Persistent, Contained):
     def _reindex(self, trackId, track):
         """Store a track object's state and move its index entries."""
         record, values = self._check(track)
+        track.data = copyData(record[4])
+        if record == self._tracks[trackId]:
+            return
         old = self._loadTrack(trackId)
         oldValues = getIndexValues(old)
         self._tracks[trackId] = record
-        track.data = dict(record[4])
         if values != oldValues:
             self._index.unindex(trackId, oldValues)
             self._index.index(trackId, values)

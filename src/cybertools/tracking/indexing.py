@@ -27,6 +27,9 @@ INFINITY = float('inf')
 
 TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
 
+# The kinds of the metadata indexes, known before they hold any value.
+KINDS = {'taskId': 'string', 'userName': 'string', 'runId': 'number'}
+
 
 @implementer(ITrackIndexData)
 @adapter(ITrack)
@@ -77,47 +80,38 @@ class TrackIndex(Persistent):
         self.timeline = OO.TreeSet()
         self.values = OO.BTree()
         self.userTracks = OO.BTree()
-        self.setNames(names)
+        for name in self.valueIndexNames(names):
+            self.values[name] = OO.BTree()
 
     @property
     def names(self):
         return tuple(self.values.keys())
 
-    def setNames(self, names):
-        """Create the value indexes named and drop the others.
-
-        Returns the names of the indexes created (they are empty).
-        """
-        names = [name for name in names if name != 'timeStamp']
-        for name in list(self.values.keys()):
-            if name not in names:
-                del self.values[name]
-        created = [name for name in names if name not in self.values]
-        for name in created:
-            self.values[name] = self.family.OO.BTree()
-        return created
-
-    def clear(self):
-        self.timeline.clear()
-        self.userTracks.clear()
-        for tree in self.values.values():
-            tree.clear()
+    @staticmethod
+    def valueIndexNames(names):
+        """The names of the value indexes for these index attributes (the
+        time stamp is the order of every index, not an index of its own)."""
+        return [name for name in names if name != 'timeStamp']
 
     def checkValues(self, values):
         """Refuse index values an index cannot hold, before any change."""
         for name, tree in self.values.items():
             value = values.get(name)
-            if value is None:
-                continue
-            kind = indexKeyKind(value)
-            if kind is None:
-                raise TypeError(
-                    'index %r: %s values cannot be indexed (use a string or '
-                    'a number)' % (name, type(value).__name__))
-            if tree and indexKeyKind(tree.minKey()) != kind:
-                raise TypeError('index %r holds %ss, not %ss like %r'
-                                % (name, indexKeyKind(tree.minKey()), kind,
-                                   value))
+            if value is not None:
+                self._checkKind('index', name, tree, value)
+
+    def _checkKind(self, what, name, tree, value):
+        """Check that a value is of the kind the index holds."""
+        kind = indexKeyKind(value)
+        if kind is None:
+            raise TypeError('%s %r: %s values cannot be indexed (use a '
+                            'string or a number)'
+                            % (what, name, type(value).__name__))
+        expected = indexKeyKind(tree.minKey()) if tree else KINDS.get(name)
+        if expected not in (None, kind):
+            raise TypeError('%s %r: the index holds %ss, not %ss like %r'
+                            % (what, name, expected, kind, value))
+        return kind
 
     def index(self, trackId, values):
         key = (values['timeStamp'], trackId)
@@ -225,16 +219,7 @@ class TrackIndex(Persistent):
         return self.family.OO.Set(heapq.merge(*sets))
 
     def _valueSets(self, name, tree, value):
-        kind = indexKeyKind(value)
-        if kind is None:
-            raise TypeError('criterion %r: %s values are not indexed'
-                            % (name, type(value).__name__))
-        if not tree:
-            return []
-        treeKind = indexKeyKind(tree.minKey())
-        if kind != treeKind:
-            raise TypeError('criterion %r: index holds %ss, not %ss like %r'
-                            % (name, treeKind, kind, value))
+        kind = self._checkKind('criterion', name, tree, value)
         if kind == 'string' and value.endswith('*'):
             prefix = value[:-1]
             sets = []

@@ -7,6 +7,9 @@ argument, so that a refused call is refused before anything is changed.
 import math
 from collections.abc import Mapping
 
+# 10000-01-01 UTC: later times have no four-digit year to show them with.
+LATEST_TIME = 253402300800
+
 
 def checkName(value, argument):
     """A task id or user name: a non-empty string."""
@@ -32,8 +35,9 @@ def checkTime(value, argument):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError('%s must be seconds since the epoch (int or float), '
                         'not %s' % (argument, type(value).__name__))
-    if not math.isfinite(value):
-        raise ValueError('%s must be finite: %r' % (argument, value))
+    if not 0 <= value < LATEST_TIME:
+        raise ValueError('%s must be between 0 (1970) and %i (the year '
+                         '10000): %r' % (argument, LATEST_TIME, value))
     return float(value)
 
 
@@ -48,6 +52,20 @@ def checkData(data):
         raise TypeError('data must be a mapping, not %s'
                         % type(data).__name__)
     return _copyJSON(data, 'data')
+
+
+def copyData(data):
+    """A copy of (checked) track data that shares no list or dict with it."""
+    return {key: _copy(value) if type(value) in (dict, list) else value
+            for key, value in data.items()}
+
+
+def _copy(value):
+    if type(value) is dict:
+        return copyData(value)
+    if type(value) is list:
+        return [_copy(item) for item in value]
+    return value
 
 
 def _copyJSON(value, path):
