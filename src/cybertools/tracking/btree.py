@@ -22,7 +22,7 @@ from cybertools.tracking.indexing import getIndexValues
 from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.interfaces import ITrackingStorage
-from cybertools.tracking.results import TrackResult
+from cybertools.tracking.results import LazyResult
 from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
 from cybertools.tracking.validation import checkRunId
@@ -174,6 +174,7 @@ class TrackingStorage(Persistent, Contained):
         self._runs = self.family.IO.BTree()
         self._lastRunId = Length()
         self._currentRuns = self.family.OO.BTree()
+        self._taskRuns = self.family.OO.BTree()
         self._index = TrackIndex(self.indexAttributes)
 
     @property
@@ -223,7 +224,7 @@ class TrackingStorage(Persistent, Contained):
 
     def getUserTracks(self, taskId, runId, userName):
         keys = self._userKeys(taskId, runId, userName)
-        return TrackResult(self._loadTrack, keys.keys() if keys else [])
+        return self._trackResult(keys.keys() if keys else [])
 
     def getLastUserTrack(self, taskId, runId, userName):
         keys = self._userKeys(taskId, runId, userName)
@@ -238,7 +239,14 @@ class TrackingStorage(Persistent, Contained):
         return self._index.indexValues('taskId')
 
     def query(self, **criteria):
-        return TrackResult(self._loadTrack, self._index.search(criteria))
+        return self._trackResult(self._index.search(criteria))
+
+    def getRuns(self, taskId=None):
+        if taskId is None:
+            return LazyResult(self._runs.__getitem__, self._runs.keys())
+        runIds = self._taskRuns.get(checkName(taskId, 'taskId'))
+        return LazyResult(self._runs.__getitem__,
+                          runIds.keys() if runIds else [])
 
     def getRun(self, taskId=None, runId=0):
         checkRunId(runId)
@@ -308,6 +316,10 @@ class TrackingStorage(Persistent, Contained):
         self._runs[run.id] = run
         if taskId is not None:
             self._currentRuns[taskId] = run.id
+            runIds = self._taskRuns.get(taskId)
+            if runIds is None:
+                runIds = self._taskRuns[taskId] = self.family.IO.TreeSet()
+            runIds.insert(run.id)
         notify(RunStartedEvent(run, self))
         return run.id
 
@@ -365,6 +377,12 @@ class TrackingStorage(Persistent, Contained):
         return found
 
     # helpers
+
+    def _trackResult(self, keys):
+        return LazyResult(self._loadTrackByKey, keys)
+
+    def _loadTrackByKey(self, key):
+        return self._loadTrack(key[1])
 
     def _loadTrack(self, trackId):
         taskId, runId, userName, timeStamp, data = self._tracks[trackId]

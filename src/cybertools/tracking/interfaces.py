@@ -219,6 +219,11 @@ class ITrackingStorageQuery(IReadContainer):
         tracks they return.
         """
 
+    def getRuns(taskId=None):
+        """Return the runs in the order they were started (a lazy sequence
+        like the result of ``query``); with a ``taskId``, the runs started
+        for that task."""
+
     def getRun(taskId=None, runId=0):
         """Return a run, or None.
 

@@ -1,18 +1,19 @@
-"""The lazy sequence of tracks a query returns."""
+"""The lazy sequences of tracks and runs the storage returns."""
 
 from collections.abc import Sequence
 
 
-class TrackResult(Sequence):
-    """Tracks in the order of their index keys, loaded on access.
+class LazyResult(Sequence):
+    """Objects in the order of their keys, loaded on access.
 
-    ``loadTrack`` gives the track for a track id; ``keys`` is an ordered sequence of ``(timeStamp, trackId)`` pairs, as
-    the storage's indexes give it; ``len()``, indexing, slicing, iteration
-    and ``reversed()`` work on the keys and load only the tracks returned.
+    ``keys`` is an ordered sequence of keys as the storage's BTrees give it
+    (for tracks, ``(timeStamp, trackId)`` pairs from an index), ``load``
+    gives the object for a key. ``len()``, indexing, slicing, iteration and
+    ``reversed()`` work on the keys and load only the objects returned.
     """
 
-    def __init__(self, loadTrack, keys):
-        self.loadTrack = loadTrack
+    def __init__(self, load, keys):
+        self.load = load
         self.keys = keys
         self._len = None
 
@@ -28,23 +29,23 @@ class TrackResult(Sequence):
                 keys = self.keys[start:stop]
             else:
                 keys = [self.keys[i] for i in range(start, stop, step)]
-            return TrackResult(self.loadTrack, keys)
+            return LazyResult(self.load, keys)
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
-            raise IndexError('track result index out of range')
-        return self.loadTrack(self.keys[index][1])
+            raise IndexError('result index out of range')
+        return self.load(self.keys[index])
 
     def __iter__(self):
-        for _, trackId in self.keys:
-            yield self.loadTrack(trackId)
+        for key in self.keys:
+            yield self.load(key)
 
     def __reversed__(self):
         for index in range(len(self) - 1, -1, -1):
             yield self[index]
 
     def __eq__(self, other):
-        if isinstance(other, (TrackResult, list, tuple)):
+        if isinstance(other, (LazyResult, list, tuple)):
             return list(self) == list(other)
         return NotImplemented
 

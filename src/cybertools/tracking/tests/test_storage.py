@@ -1231,6 +1231,20 @@ class RunsTest(RefusalTestCase):
                self.storage.startRun('s'), self.storage.startRun('t')]
         self.assertEqual(ids, [1, 2, 3, 4])
 
+    def test_get_runs_of_all_tasks_and_of_one(self):
+        for taskId in ('t', None, 's', 't'):
+            self.storage.startRun(taskId)
+        self.storage.saveUserTrack('u', 0, 'x', {})   # starts run 5
+        runs = self.storage.getRuns()
+        self.assertEqual([run.id for run in runs], [1, 2, 3, 4, 5])
+        self.assertEqual([run.id for run in reversed(runs)][:2], [5, 4])
+        self.assertEqual(len(runs), 5)
+        self.assertEqual([run.id for run in self.storage.getRuns('t')],
+                         [1, 4])
+        self.assertEqual(list(self.storage.getRuns('nothing')), [])
+        with self.assertRaises(TypeError):
+            self.storage.getRuns(5)
+
 
 class MaintenanceTest(unittest.TestCase):
     """setupIndexes follows the track factory's index_attributes."""
