@@ -4,6 +4,17 @@ from setuptools import find_namespace_packages
 from setuptools import setup
 
 
+APP = [
+    'waitress',
+    'zope.app.appsetup',
+    'zope.app.publication',
+    'zope.app.wsgi',
+    'zope.login',
+    'zope.principalregistry',
+    'zope.securitypolicy',
+]
+
+
 def read(*names):
     with open(os.path.join(os.path.dirname(__file__), *names)) as f:
         return f.read()
@@ -37,6 +48,8 @@ setup(
         'persistent',
         'transaction',
         'ZODB',
+        'zope.annotation',
+        'zope.browserpage',
         'zope.component',
         'zope.configuration',
         'zope.container',
@@ -44,12 +57,21 @@ setup(
         'zope.interface',
         'zope.lifecycleevent',
         'zope.location',
+        'zope.pagetemplate',
+        'zope.publisher',
         'zope.schema',
         'zope.security',
+        'zope.site',
+        'zope.traversing',
     ],
     extras_require={
-        'test': [
+        # a complete ZTK application: start-up, publication, principals,
+        # grants, a WSGI server
+        'app': APP,
+        'test': APP + [
             'coverage',
+            'WSGIProxy2',
+            'zope.testbrowser',
             'zope.testing',
             'zope.testrunner',
         ],

@@ -1,0 +1,1 @@
+"""Browser views of tracking storages, tracks and runs."""
