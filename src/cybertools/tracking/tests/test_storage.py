@@ -100,11 +100,12 @@ class ComponentsTestCase(unittest.TestCase):
         self.addCleanup(zope.component.testing.tearDown)
 
     def loadPackageConfiguration(self):
-        """What an application does: zope.component's configuration, then
-        the package's configure.zcml (adapter and subscribers)."""
+        """What an application does: zope.component's and zope.security's
+        configuration, then the package's configure.zcml."""
         xmlconfig.string("""
             <configure xmlns="http://namespaces.zope.org/zope">
               <include package="zope.component" />
+              <include package="zope.security" />
               <include package="cybertools.tracking" />
             </configure>""")
 
