@@ -23,7 +23,8 @@ def docFileSuite(path, **kw):
 
 
 def test_suite():
-    suite = unittest.TestSuite([docFileSuite('../README.txt')])
+    suite = unittest.TestSuite([docFileSuite('../README.txt'),
+                                docFileSuite('../integration.txt')])
     if os.path.exists(PROJECT_README):
         suite.addTest(docFileSuite(os.path.abspath(PROJECT_README),
                                    module_relative=False))
