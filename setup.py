@@ -12,6 +12,7 @@ APP = [
     'zope.login',
     'zope.principalregistry',
     'zope.securitypolicy',
+    'zope.site',
 ]
 
 
@@ -61,7 +62,6 @@ setup(
         'zope.publisher',
         'zope.schema',
         'zope.security',
-        'zope.site',
         'zope.traversing',
     ],
     extras_require={

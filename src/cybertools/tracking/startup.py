@@ -27,5 +27,8 @@ def installTrackingStorage(event):
         if sm.queryUtility(ITrackingStorage) is None:
             addTrackingStorage(rootFolder)
             transaction.commit()
+    except BaseException:
+        transaction.abort()
+        raise
     finally:
         connection.close()
