@@ -288,10 +288,10 @@ class TrackingStorage(Persistent, Contained):
 
     def updateTrack(self, track, data, overwrite=False):
         self._trackIdOf(track)
-        return self._update(track, data, overwrite, None)
+        return self._update(removeSecurityProxy(track), data, overwrite, None)
 
     def reindexTrack(self, track):
-        self._reindex(self._trackIdOf(track), track)
+        self._reindex(self._trackIdOf(track), removeSecurityProxy(track))
 
     def removeTrack(self, track):
         trackId = self._trackIdOf(track)
@@ -401,7 +401,10 @@ class TrackingStorage(Persistent, Contained):
         track.__parent__ = self
 
     def _trackIdOf(self, track):
-        """The id of a track object of this storage that is still stored."""
+        """The id of a track object of this storage that is still stored.
+
+        The caller may pass a security proxy of the track: it was allowed
+        to call the method, and the track is checked to be ours."""
         if not ITrack.providedBy(track):
             raise TypeError('not a track: %r' % (track,))
         if removeSecurityProxy(track.__parent__) is not self:

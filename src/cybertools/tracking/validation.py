@@ -7,6 +7,8 @@ argument, so that a refused call is refused before anything is changed.
 import math
 from collections.abc import Mapping
 
+from zope.security.proxy import removeSecurityProxy
+
 # 10000-01-01 UTC: later times have no four-digit year to show them with.
 LATEST_TIME = 253402300800
 
@@ -48,6 +50,9 @@ def checkData(data):
     float (finite), bool, None and lists, tuples and dicts of these. Tuples
     become lists, so that what is stored is what an export gives back.
     """
+    # data read through a security proxy is itself proxied; the copy made
+    # here is plain, so the proxy may go
+    data = removeSecurityProxy(data)
     if not isinstance(data, Mapping):
         raise TypeError('data must be a mapping, not %s'
                         % type(data).__name__)
