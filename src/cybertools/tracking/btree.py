@@ -1,6 +1,8 @@
 """Tracks, runs and the BTree-based tracking storage."""
 
 import copy
+import heapq
+import random
 import time
 
 import BTrees
@@ -18,11 +20,14 @@ from cybertools.tracking.events import TrackAddedEvent
 from cybertools.tracking.events import TrackModifiedEvent
 from cybertools.tracking.events import TrackRemovedEvent
 from cybertools.tracking.indexing import TrackIndex
+from cybertools.tracking.indexing import checkIndexValues
 from cybertools.tracking.indexing import getIndexValues
 from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.interfaces import ITrackingStorage
+from cybertools.tracking.partitions import Partition
 from cybertools.tracking.results import LazyResult
+from cybertools.tracking.results import mergeKeys
 from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
 from cybertools.tracking.validation import checkRunId
@@ -157,25 +162,32 @@ class TrackingStorage(Persistent, Contained):
     """Tracks and runs in BTrees, with indexes on the tracks' metadata.
 
     A track is stored as a record ``(taskId, runId, userName, timeStamp,
-    data)`` under an integer id. Counters are ``BTrees.Length`` objects and
-    all other state lives in BTrees, so after the storage is first committed
-    saving tracks never writes the storage object itself.
+    data)`` under an integer id, in one of the storage's partitions (see
+    partitions.py; one unless asked for more). Counters are
+    ``BTrees.Length`` objects and all other state lives in BTrees, so after
+    the storage is first committed saving tracks never writes the storage
+    object itself.
     """
 
     family = BTrees.family64
     trackFactory = Track
 
-    def __init__(self, trackFactory=None):
+    def __init__(self, trackFactory=None, partitions=1):
         if trackFactory is not None:
             self.trackFactory = trackFactory
-        self._tracks = self.family.IO.BTree()
-        self._lastTrackId = Length()
+        if isinstance(partitions, bool) or not isinstance(partitions, int):
+            raise TypeError('partitions must be an int')
+        if not 1 <= partitions <= 256:
+            raise ValueError('partitions must be between 1 and 256: %r'
+                             % partitions)
+        self._partitions = tuple(
+            Partition(number, partitions, self.indexAttributes)
+            for number in range(partitions))
         self._trackCount = Length()
         self._runs = self.family.IO.BTree()
         self._lastRunId = Length()
         self._currentRuns = self.family.OO.BTree()
         self._taskRuns = self.family.OO.BTree()
-        self._index = TrackIndex(self.indexAttributes)
 
     @property
     def indexAttributes(self):
@@ -198,21 +210,22 @@ class TrackingStorage(Persistent, Contained):
 
     def __contains__(self, name):
         try:
-            return parseTrackId(name) in self._tracks
+            trackId = parseTrackId(name)
         except KeyError:
             return False
+        return trackId in self._partitionOf(trackId).tracks
 
     def __len__(self):
         return self._trackCount()
 
     def __iter__(self):
-        return (formatTrackId(trackId) for trackId in self._tracks.keys())
+        return (formatTrackId(trackId) for trackId in self._trackIds())
 
     def keys(self):
         return list(self)
 
     def values(self):
-        return (self._loadTrack(trackId) for trackId in self._tracks.keys())
+        return (self._loadTrack(trackId) for trackId in self._trackIds())
 
     def items(self):
         return ((track.__name__, track) for track in self.values())
@@ -223,23 +236,28 @@ class TrackingStorage(Persistent, Contained):
     # queries
 
     def getUserTracks(self, taskId, runId, userName):
-        keys = self._userKeys(taskId, runId, userName)
-        return self._trackResult(keys.keys() if keys else [])
+        userKey = self._userKey(taskId, runId, userName)
+        return self._trackResult(mergeKeys(
+            [index.userKeys(*userKey) for index in self._indexes()]))
 
     def getLastUserTrack(self, taskId, runId, userName):
-        keys = self._userKeys(taskId, runId, userName)
-        if not keys:
-            return None
-        return self._loadTrack(keys.maxKey()[1])
+        userKey = self._userKey(taskId, runId, userName)
+        keys = [index.lastUserKey(*userKey) for index in self._indexes()]
+        keys = [key for key in keys if key is not None]
+        return self._loadTrack(max(keys)[-1]) if keys else None
 
     def getUserNames(self, taskId):
-        return self._index.userNames(checkName(taskId, 'taskId'))
+        checkName(taskId, 'taskId')
+        return sorted(set().union(
+            *(index.userNames(taskId) for index in self._indexes())))
 
     def getTaskIds(self):
-        return self._index.indexValues('taskId')
+        return sorted(set().union(
+            *(index.indexValues('taskId') for index in self._indexes())))
 
     def query(self, **criteria):
-        return self._trackResult(self._index.search(criteria))
+        return self._trackResult(mergeKeys(
+            [index.search(criteria) for index in self._indexes()]))
 
     def getRuns(self, taskId=None):
         if taskId is None:
@@ -275,13 +293,13 @@ class TrackingStorage(Persistent, Contained):
             runId = self._startRun(taskId, start)
             track.runId = values['runId'] = runId
             record = (record[0], runId) + record[2:]
-        self._lastTrackId.change(1)
-        trackId = self._lastTrackId()
+        partition = self._writePartition()
+        trackId = partition.newTrackId()
         self._place(track, trackId)
         track.data = copyData(record[4])
-        self._tracks[trackId] = record
+        partition.tracks[trackId] = record
         self._trackCount.change(1)
-        self._index.index(trackId, values)
+        partition.index.index(trackId, values)
         self._extendRun(runId, record[3])
         notify(TrackAddedEvent(track, self, track.__name__))
         return track.__name__
@@ -296,9 +314,10 @@ class TrackingStorage(Persistent, Contained):
     def removeTrack(self, track):
         trackId = self._trackIdOf(track)
         old = self._loadTrack(trackId)
-        del self._tracks[trackId]
+        partition = self._partitionOf(trackId)
+        del partition.tracks[trackId]
         self._trackCount.change(-1)
-        self._index.unindex(trackId, getIndexValues(old))
+        partition.index.unindex(trackId, getIndexValues(old))
         self._fitRunEnd(old.runId)
         notify(TrackRemovedEvent(track, self, track.__name__))
 
@@ -347,30 +366,43 @@ class TrackingStorage(Persistent, Contained):
     # maintenance
 
     def setupIndexes(self):
-        if set(self._index.names) != set(self._index.valueIndexNames(
+        names = self._indexes()[0].names
+        if set(names) != set(TrackIndex.valueIndexNames(
                 self.indexAttributes)):
-            self._rebuildIndex(self.indexAttributes)
+            self._rebuildIndexes(self.indexAttributes)
 
     def reindexTracks(self):
-        self._rebuildIndex(self._index.names)
+        self._rebuildIndexes(self._indexes()[0].names)
 
-    def _rebuildIndex(self, names):
+    def _rebuildIndexes(self, names):
         """Index all tracks afresh; replace the indexes only if all went
         well, so that a track that cannot be indexed changes nothing."""
+        indexes = []
+        for partition in self._partitions:
+            indexes.append(self._freshIndex(partition, names, indexes))
+        for partition, index in zip(self._partitions, indexes):
+            partition.index = index
+
+    def _freshIndex(self, partition, names, others=None):
+        """An index of the tracks of a partition, built from its records.
+
+        With ``others`` (the indexes of other partitions) values of another
+        kind than the indexes hold are refused."""
         index = TrackIndex(names)
-        for trackId in self._tracks.keys():
+        for trackId in partition.tracks.keys():
             values = getIndexValues(self._loadTrack(trackId))
-            index.checkValues(values)
+            if others is not None:
+                checkIndexValues([index] + others, values)
             index.index(trackId, values)
-        self._index = index
+        return index
 
     def checkIndexes(self):
-        expected = TrackIndex(self._index.names)
+        found = []
         count = 0
-        for trackId in self._tracks.keys():
-            expected.index(trackId, getIndexValues(self._loadTrack(trackId)))
-            count += 1
-        found = self._index.differences(expected)
+        for partition in self._partitions:
+            expected = self._freshIndex(partition, partition.index.names)
+            found.extend(partition.index.differences(expected))
+            count += len(partition.tracks)
         if count != len(self):
             found.append('track count: %i stored, %i counted'
                          % (count, len(self)))
@@ -378,14 +410,52 @@ class TrackingStorage(Persistent, Contained):
 
     # helpers
 
+    def _indexes(self):
+        return [partition.index for partition in self._partitions]
+
+    def _partitionOf(self, trackId):
+        return self._partitions[trackId % len(self._partitions)]
+
+    def _trackIds(self):
+        """All track ids, in order."""
+        return heapq.merge(*(partition.tracks.keys()
+                             for partition in self._partitions))
+
+    def _writePartition(self):
+        """The partition this connection saves into (see partitions.py)."""
+        partitions = self._partitions
+        if len(partitions) == 1:
+            return partitions[0]
+        number = getattr(self, '_v_partition', None)
+        if number is None:
+            number = self._v_partition = random.randrange(len(partitions))
+        self._watchCommit()
+        return partitions[number]
+
+    def _watchCommit(self):
+        """Choose a partition anew after a failed commit: most likely
+        another writer is using the same one."""
+        jar = self._p_jar
+        if jar is None:
+            return
+        txn = jar.transaction_manager.get()
+        if getattr(self, '_v_watched', None) is not txn:
+            self._v_watched = txn
+            txn.addAfterCommitHook(self._afterCommit)
+
+    def _afterCommit(self, committed):
+        if not committed:
+            self._v_partition = None
+
     def _trackResult(self, keys):
         return LazyResult(self._loadTrackByKey, keys)
 
     def _loadTrackByKey(self, key):
-        return self._loadTrack(key[1])
+        return self._loadTrack(key[-1])
 
     def _loadTrack(self, trackId):
-        taskId, runId, userName, timeStamp, data = self._tracks[trackId]
+        taskId, runId, userName, timeStamp, data = (
+            self._partitionOf(trackId).tracks[trackId])
         track = self.trackFactory.__new__(self.trackFactory)
         track.taskId = taskId
         track.runId = runId
@@ -410,7 +480,7 @@ class TrackingStorage(Persistent, Contained):
         if removeSecurityProxy(track.__parent__) is not self:
             raise ValueError('%r belongs to another storage' % (track,))
         trackId = parseTrackId(track.__name__)
-        if trackId not in self._tracks:
+        if trackId not in self._partitionOf(trackId).tracks:
             raise KeyError(track.__name__)
         return trackId
 
@@ -420,13 +490,15 @@ class TrackingStorage(Persistent, Contained):
             raise ValueError('there is no run %r' % (runId,))
         return run
 
-    def _userKeys(self, taskId, runId, userName):
+    def _userKey(self, taskId, runId, userName):
+        """(taskId, runId, userName) with runId 0 replaced by the task's
+        current run."""
         checkName(taskId, 'taskId')
         checkRunId(runId)
         checkName(userName, 'userName')
         if not runId:
             runId = self._currentRuns.get(taskId, 0)
-        return self._index.userKeys(taskId, runId, userName)
+        return taskId, runId, userName
 
     def _check(self, track, newRun=False):
         """Check a track object's state before storing it.
@@ -444,7 +516,7 @@ class TrackingStorage(Persistent, Contained):
         values = getIndexValues(track)
         values.update(taskId=taskId, runId=runId, userName=userName,
                       timeStamp=timeStamp)
-        self._index.checkValues(values)
+        checkIndexValues(self._indexes(), values)
         return (taskId, runId, userName, timeStamp, data), values
 
     def _update(self, track, data, overwrite, timeStamp):
@@ -463,14 +535,15 @@ class TrackingStorage(Persistent, Contained):
         """Store a track object's state and move its index entries."""
         record, values = self._check(track)
         track.data = copyData(record[4])
-        if record == self._tracks[trackId]:
+        partition = self._partitionOf(trackId)
+        if record == partition.tracks[trackId]:
             return
         old = self._loadTrack(trackId)
         oldValues = getIndexValues(old)
-        self._tracks[trackId] = record
+        partition.tracks[trackId] = record
         if values != oldValues:
-            self._index.unindex(trackId, oldValues)
-            self._index.index(trackId, values)
+            partition.index.unindex(trackId, oldValues)
+            partition.index.index(trackId, values)
         if old.runId != track.runId or old.timeStamp > track.timeStamp:
             self._fitRunEnd(old.runId)
         self._extendRun(track.runId, track.timeStamp)
@@ -483,7 +556,8 @@ class TrackingStorage(Persistent, Contained):
     def _fitRunEnd(self, runId):
         """Set a run's end after tracks were removed or moved back."""
         run = self._runs[runId]
-        last = self._index.lastKey('runId', runId)
+        keys = [index.lastKey('runId', runId) for index in self._indexes()]
+        last = max((key for key in keys if key is not None), default=None)
         end = max(run.start, run.stopped or run.start,
                   last[0] if last else run.start)
         if run.end != end:

@@ -65,11 +65,13 @@ def getIndexValues(track):
 
 
 class TrackIndex(Persistent):
-    """The indexes of one tracking storage.
+    """The indexes of the tracks of one storage (or of one of its
+    partitions).
 
     ``values`` maps each index name to a BTree from value to key set;
-    ``timeline`` holds every key; ``userTracks`` maps (taskId, runId,
-    userName) to a key set, for the lookups of one user's tracks in a run.
+    ``timeline`` holds every key; ``userTracks`` holds the keys prefixed
+    with (taskId, runId, userName), for the lookups of one user's tracks in
+    a run (one set for all, so a track does not need a new persistent set).
     All of them are BTrees, so saving a track never writes this object.
     """
 
@@ -79,7 +81,7 @@ class TrackIndex(Persistent):
         OO = self.family.OO
         self.timeline = OO.TreeSet()
         self.values = OO.BTree()
-        self.userTracks = OO.BTree()
+        self.userTracks = OO.TreeSet()
         for name in self.valueIndexNames(names):
             self.values[name] = OO.BTree()
 
@@ -93,25 +95,10 @@ class TrackIndex(Persistent):
         time stamp is the order of every index, not an index of its own)."""
         return [name for name in names if name != 'timeStamp']
 
-    def checkValues(self, values):
-        """Refuse index values an index cannot hold, before any change."""
-        for name, tree in self.values.items():
-            value = values.get(name)
-            if value is not None:
-                self._checkKind('index', name, tree, value)
-
-    def _checkKind(self, what, name, tree, value):
-        """Check that a value is of the kind the index holds."""
-        kind = indexKeyKind(value)
-        if kind is None:
-            raise TypeError('%s %r: %s values cannot be indexed (use a '
-                            'string or a number)'
-                            % (what, name, type(value).__name__))
-        expected = indexKeyKind(tree.minKey()) if tree else KINDS.get(name)
-        if expected not in (None, kind):
-            raise TypeError('%s %r: the index holds %ss, not %ss like %r'
-                            % (what, name, expected, kind, value))
-        return kind
+    def kind(self, name):
+        """The kind of the values of an index, None while it has none."""
+        tree = self.values[name]
+        return indexKeyKind(tree.minKey()) if tree else KINDS.get(name)
 
     def index(self, trackId, values):
         key = (values['timeStamp'], trackId)
@@ -120,7 +107,7 @@ class TrackIndex(Persistent):
             value = values.get(name)
             if value is not None:
                 self._insert(tree, value, key)
-        self._insert(self.userTracks, _userKey(values), key)
+        self.userTracks.insert(_userKey(values) + key)
 
     def unindex(self, trackId, values):
         key = (values['timeStamp'], trackId)
@@ -129,7 +116,7 @@ class TrackIndex(Persistent):
             value = values.get(name)
             if value is not None:
                 self._remove(tree, value, key)
-        self._remove(self.userTracks, _userKey(values), key)
+        self.userTracks.remove(_userKey(values) + key)
 
     def _insert(self, tree, value, key):
         keys = tree.get(value)
@@ -149,10 +136,10 @@ class TrackIndex(Persistent):
         built afresh from the stored tracks: a list of strings."""
         found = []
         _compareKeys(found, 'timeline', self.timeline, expected.timeline)
-        trees = [('userTracks', self.userTracks, expected.userTracks)]
-        trees.extend((name, self.values.get(name), expected.values[name])
-                     for name in expected.values.keys())
-        for name, tree, expectedTree in trees:
+        _compareKeys(found, 'userTracks', self.userTracks,
+                     expected.userTracks)
+        for name in expected.values.keys():
+            tree, expectedTree = self.values.get(name), expected.values[name]
             if tree is None:
                 found.append('index %r is missing' % name)
                 continue
@@ -164,13 +151,36 @@ class TrackIndex(Persistent):
     # lookups
 
     def userKeys(self, taskId, runId, userName):
-        """The keys of a user's tracks in a run, or None."""
-        return self.userTracks.get((taskId, runId, userName))
+        """The keys of a user's tracks in a run, oldest first."""
+        prefix = (taskId, runId, userName)
+        return self.userTracks.keys(prefix, prefix + (INFINITY,))
+
+    def lastUserKey(self, taskId, runId, userName):
+        """The key of a user's latest track in a run, or None."""
+        prefix = (taskId, runId, userName)
+        try:
+            key = self.userTracks.maxKey(prefix + (INFINITY,))
+        except ValueError:      # no key that low
+            return None
+        return key if key[:3] == prefix else None
 
     def userNames(self, taskId):
-        users = {userName for (_, _, userName)
-                 in self.userTracks.keys((taskId,), (taskId, INFINITY))}
-        return sorted(users)
+        """The names of the users with tracks for a task (a set).
+
+        Jumps from one (run, user) of the task to the next instead of
+        visiting every track."""
+        users = set()
+        low = (taskId,)
+        while True:
+            try:
+                key = self.userTracks.minKey(low)
+            except ValueError:  # no key that high
+                break
+            if key[0] != taskId:
+                break
+            users.add(key[2])
+            low = key[:3] + (INFINITY,)
+        return users
 
     def indexValues(self, name):
         return list(self.values[name].keys())
@@ -219,7 +229,7 @@ class TrackIndex(Persistent):
         return self.family.OO.Set(heapq.merge(*sets))
 
     def _valueSets(self, name, tree, value):
-        kind = self._checkKind('criterion', name, tree, value)
+        kind = checkKind('criterion', name, value, self.kind(name))
         if kind == 'string' and value.endswith('*'):
             prefix = value[:-1]
             sets = []
@@ -230,6 +240,31 @@ class TrackIndex(Persistent):
             return sets
         keys = tree.get(value)
         return [] if keys is None else [keys]
+
+
+def checkKind(what, name, value, expected):
+    """Check that a value can be indexed with values of kind ``expected``
+    (None: any); return its kind."""
+    kind = indexKeyKind(value)
+    if kind is None:
+        raise TypeError('%s %r: %s values cannot be indexed (use a '
+                        'string or a number)'
+                        % (what, name, type(value).__name__))
+    if expected not in (None, kind):
+        raise TypeError('%s %r: the index holds %ss, not %ss like %r'
+                        % (what, name, expected, kind, value))
+    return kind
+
+
+def checkIndexValues(indexes, values):
+    """Refuse index values that the indexes (of all partitions of a
+    storage) cannot hold, before anything changes."""
+    for name in indexes[0].names:
+        value = values.get(name)
+        if value is not None:
+            kinds = [index.kind(name) for index in indexes]
+            checkKind('index', name, value,
+                      next((kind for kind in kinds if kind), None))
 
 
 def _compareKeys(found, where, keys, expected):
@@ -243,7 +278,7 @@ def _compareKeys(found, where, keys, expected):
 
 def _describeKeys(keys):
     return 'track%s %s' % ('s' if len(keys) > 1 else '',
-                           ', '.join('%07i' % trackId for _, trackId in keys))
+                           ', '.join('%07i' % key[-1] for key in keys))
 
 
 def _userKey(values):

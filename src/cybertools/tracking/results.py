@@ -1,6 +1,8 @@
 """The lazy sequences of tracks and runs the storage returns."""
 
+import heapq
 from collections.abc import Sequence
+from itertools import islice
 
 
 class LazyResult(Sequence):
@@ -26,10 +28,13 @@ class LazyResult(Sequence):
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
             if step == 1:
-                keys = self.keys[start:stop]
-            else:
-                keys = [self.keys[i] for i in range(start, stop, step)]
-            return LazyResult(self.load, keys)
+                return LazyResult(self.load, self.keys[start:stop])
+            indexes = range(start, stop, step)
+            if not indexes:
+                return LazyResult(self.load, [])
+            low = min(indexes)
+            keys = self.keys[low:max(indexes) + 1]
+            return LazyResult(self.load, [keys[i - low] for i in indexes])
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
@@ -41,8 +46,8 @@ class LazyResult(Sequence):
             yield self.load(key)
 
     def __reversed__(self):
-        for index in range(len(self) - 1, -1, -1):
-            yield self[index]
+        for key in reversed(self.keys):
+            yield self.load(key)
 
     def __eq__(self, other):
         if isinstance(other, (LazyResult, list, tuple)):
@@ -51,3 +56,54 @@ class LazyResult(Sequence):
 
     def __repr__(self):
         return repr(list(self))
+
+
+def mergeKeys(sequences):
+    """One ordered sequence of the keys of several ordered ones."""
+    sequences = [keys for keys in sequences if len(keys)]
+    if not sequences:
+        return []
+    if len(sequences) == 1:
+        return sequences[0]
+    return MergedKeys(sequences)
+
+
+class MergedKeys(Sequence):
+    """The keys of several ordered sequences (of the partitions of a
+    storage) in one order, merged as they are read.
+
+    Indexing and slicing walk from the nearer end, so the newest or the
+    oldest keys come cheaply.
+    """
+
+    def __init__(self, sequences):
+        self.sequences = sequences
+        self._len = sum(len(keys) for keys in sequences)
+
+    def __len__(self):
+        return self._len
+
+    def __iter__(self):
+        return heapq.merge(*self.sequences)
+
+    def __reversed__(self):
+        return heapq.merge(*(reversed(keys) for keys in self.sequences),
+                           reverse=True)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if start >= stop:
+                return []
+            if start >= len(self) - stop:
+                keys = list(islice(reversed(self), len(self) - stop,
+                                   len(self) - start))
+                keys.reverse()
+            else:
+                keys = list(islice(iter(self), start, stop))
+            return keys[::step]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError('result index out of range')
+        return self[index:index + 1][0]

@@ -432,7 +432,7 @@ class TrackIdTest(unittest.TestCase):
 
     def test_ids_and_order_past_9999999_tracks(self):
         storage = TrackingStorage()
-        storage._lastTrackId.set(9999998)
+        storage._partitions[0].lastTrackNumber.set(9999998)
         # one time stamp for all three: only the ids order them
         with frozenClock():
             ids = [storage.saveUserTrack('t', 0, 'u', {'n': n})
@@ -613,7 +613,7 @@ class IndexConsistencyTest(ComponentsTestCase):
 
     def test_check_indexes_notices_drift(self):
         # the checks below are only worth something if this one fails
-        index = self.storage._index
+        index = self.storage._partitions[0].index
         key = index.timeline.minKey()
         index.timeline.remove(key)
         self.assertTrue(self.storage.checkIndexes())
@@ -663,8 +663,8 @@ class IndexConsistencyTest(ComponentsTestCase):
         self.storage.reindexTracks()
         self.assertConsistent()
         # and it repairs drift
-        self.storage._index.values['state']['new'].clear()
-        self.storage._index.timeline.clear()
+        self.storage._partitions[0].index.values['state']['new'].clear()
+        self.storage._partitions[0].index.timeline.clear()
         self.assertTrue(self.storage.checkIndexes())
         self.storage.reindexTracks()
         self.assertConsistent()
