@@ -16,6 +16,10 @@ APP = [
 ]
 
 
+ZEO = ['ZEO']
+RELSTORAGE = ['RelStorage[postgresql]']
+
+
 def read(*names):
     with open(os.path.join(os.path.dirname(__file__), *names)) as f:
         return f.read()
@@ -49,6 +53,7 @@ setup(
         'persistent',
         'transaction',
         'ZODB',
+        'zodburi',
         'zope.annotation',
         'zope.browserpage',
         'zope.component',
@@ -68,7 +73,10 @@ setup(
         # a complete ZTK application: start-up, publication, principals,
         # grants, a WSGI server
         'app': APP,
-        'test': APP + [
+        # databases on other machines (see database.py)
+        'zeo': ZEO,
+        'relstorage': RELSTORAGE,
+        'test': APP + ZEO + RELSTORAGE + [
             'coverage',
             'WSGIProxy2',
             'zope.testbrowser',

@@ -1,0 +1,133 @@
+"""Concurrent writers on ZEO and on RelStorage (PostgreSQL) lose nothing.
+
+Four writer processes save 2,000 tracks each, one transaction per save,
+with the standard retry loop, into one storage with partitions (each
+writer saves into BTrees of its own, so conflicts are rare). Afterwards
+every track is there, the indexes agree with the tracks, and the runs the
+writers shared end where their latest tracks are. The test prints how
+many saves had to be retried.
+"""
+
+import json
+import subprocess
+import sys
+import time
+import unittest
+
+import transaction
+
+from cybertools.tracking.btree import TrackingStorage
+from cybertools.tracking.database import openDatabase
+from cybertools.tracking.testing import PostgreSQLServer
+from cybertools.tracking.testing import PostgreSQLUnavailable
+from cybertools.tracking.testing import ZEOServer
+
+WRITERS = 4
+SAVES = 2000
+PARTITIONS = 8
+TIMEOUT = 1200   # seconds for all writers together: a hang must not block
+
+
+class ZEOLayer:
+
+    @classmethod
+    def setUp(cls):
+        cls.server = ZEOServer()
+        cls.server.start()
+
+    @classmethod
+    def tearDown(cls):
+        cls.server.stop()
+
+
+class PostgreSQLLayer:
+    """A PostgreSQL server, if this machine has one; else the tests say
+    why they are skipped."""
+
+    @classmethod
+    def setUp(cls):
+        cls.server = PostgreSQLServer()
+        cls.unavailable = None
+        try:
+            import relstorage  # noqa: F401 (the driver for postgres://)
+            cls.server.start()
+        except (ImportError, PostgreSQLUnavailable) as error:
+            cls.unavailable = str(error)
+
+    @classmethod
+    def tearDown(cls):
+        if cls.unavailable is None:
+            cls.server.stop()
+
+
+class ConcurrentWriters:
+    """The test, for a layer that provides a database server."""
+
+    def setUp(self):
+        if getattr(self.layer, 'unavailable', None):
+            self.skipTest(self.layer.unavailable)
+        self.uri = self.layer.server.uri
+
+    def createStorage(self, name):
+        db = openDatabase(self.uri)
+        with db.transaction() as conn:
+            conn.root()[name] = TrackingStorage(partitions=PARTITIONS)
+        db.close()
+
+    def runWriters(self):
+        writers = [subprocess.Popen(
+            [sys.executable, '-m', 'cybertools.tracking.tests.writer',
+             self.uri, str(number), str(SAVES)],
+            stdout=subprocess.PIPE, text=True)
+            for number in range(WRITERS)]
+        deadline = time.monotonic() + TIMEOUT
+        reports = []
+        for writer in writers:
+            out, _ = writer.communicate(
+                timeout=max(deadline - time.monotonic(), 1))
+            self.assertEqual(writer.returncode, 0, out[-2000:])
+            reports.append(json.loads(out.splitlines()[-1]))
+        return reports
+
+    def test_four_writers_lose_nothing(self):
+        self.createStorage('tracks')
+        started = time.perf_counter()
+        reports = self.runWriters()
+        seconds = time.perf_counter() - started
+        retries = sum(report['retries'] for report in reports)
+        total = WRITERS * SAVES
+        print('\n  %s: %i saves by %i writers in %.1f s (%.0f saves/s), '
+              '%i retried after a conflict (%.2f per 100 saves)'
+              % (self.uri.split(':')[0], total, WRITERS, seconds,
+                 total / seconds, retries, 100.0 * retries / total))
+
+        db = openDatabase(self.uri)
+        try:
+            conn = db.open()
+            storage = conn.root()['tracks']
+            self.assertEqual(len(storage), total)
+            saved = set()
+            lastOfRun = {}
+            for track in storage.values():
+                saved.add((track.data['writer'], track.data['i']))
+                lastOfRun[track.runId] = max(lastOfRun.get(track.runId, 0),
+                                             track.timeStamp)
+            self.assertEqual(saved, {(w, i) for w in range(WRITERS)
+                                     for i in range(SAVES)})
+            self.assertEqual(storage.checkIndexes(), [])
+            for runId, last in lastOfRun.items():
+                run = storage.getRun(runId=runId)
+                self.assertEqual(run.end, max(run.start, last))
+            conn.close()
+        finally:
+            db.close()
+
+
+class ZEOTest(ConcurrentWriters, unittest.TestCase):
+
+    layer = ZEOLayer
+
+
+class RelStorageTest(ConcurrentWriters, unittest.TestCase):
+
+    layer = PostgreSQLLayer

@@ -1,0 +1,48 @@
+"""A writer process for the concurrency and crash tests.
+
+``python -m cybertools.tracking.tests.writer URI NUMBER COUNT [BATCH]``
+saves COUNT tracks into the storage ``tracks`` of the database at URI, as
+writer NUMBER, with the standard retry loop; it commits every BATCH saves
+(default 1) and prints a line ``committed N`` after each commit, and at the
+end one line of JSON: saves, retries, seconds.
+"""
+
+import json
+import sys
+import time
+
+import transaction
+
+from cybertools.tracking.database import openDatabase
+
+TASKS = 10          # tasks shared by all writers: their runs too
+ATTEMPTS = 50
+
+
+def main(uri, number, count, batch=1):
+    db = openDatabase(uri)
+    manager = transaction.TransactionManager()
+    conn = db.open(transaction_manager=manager)
+    retries = 0
+    started = time.perf_counter()
+    for first in range(0, count, batch):
+        for tries, attempt in enumerate(manager.attempts(ATTEMPTS)):
+            with attempt:
+                storage = conn.root()['tracks']
+                for i in range(first, min(first + batch, count)):
+                    storage.saveUserTrack(
+                        'task%i' % (i % TASKS), 0,
+                        'writer%i-user%i' % (number, i % 50),
+                        {'writer': number, 'i': i})
+        retries += tries
+        print('committed %i' % min(first + batch, count), flush=True)
+    seconds = time.perf_counter() - started
+    conn.close()
+    db.close()
+    print(json.dumps({'writer': number, 'saves': count, 'retries': retries,
+                      'seconds': seconds}), flush=True)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+         *map(int, sys.argv[4:]))
