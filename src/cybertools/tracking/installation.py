@@ -13,12 +13,13 @@ def storageFolderName(name=''):
     return 'tracking-%s' % name if name else 'tracking'
 
 
-def addTrackingStorage(site, name='', trackFactory=None):
+def addTrackingStorage(site, name='', trackFactory=None, partitions=1):
     """Add a new tracking storage to a site and register it as a utility.
 
     The storage goes into the site manager's ``default`` folder and is
-    registered for ``ITrackingStorage`` under ``name``. Raises ValueError
-    if the site has a storage of that name already. Returns the storage.
+    registered for ``ITrackingStorage`` under ``name``; ``trackFactory``
+    and ``partitions`` go to the storage. Raises ValueError if the site
+    has a storage of that name already. Returns the storage.
     """
     sm = site.getSiteManager()
     if sm.queryUtility(ITrackingStorage, name) is not None:
@@ -28,15 +29,16 @@ def addTrackingStorage(site, name='', trackFactory=None):
     if folderName in folder:
         raise ValueError('the site manager has an object %r already'
                          % folderName)
-    storage = TrackingStorage(trackFactory=trackFactory)
+    storage = TrackingStorage(trackFactory=trackFactory,
+                              partitions=partitions)
     folder[folderName] = storage
     sm.registerUtility(storage, ITrackingStorage, name)
     return storage
 
 
-def ensureTrackingStorage(site, name='', trackFactory=None):
+def ensureTrackingStorage(site, name='', trackFactory=None, partitions=1):
     """Return the site's tracking storage ``name``, adding it if missing."""
     storage = site.getSiteManager().queryUtility(ITrackingStorage, name)
     if storage is None:
-        storage = addTrackingStorage(site, name, trackFactory)
+        storage = addTrackingStorage(site, name, trackFactory, partitions)
     return storage
