@@ -22,6 +22,7 @@ from cybertools.tracking.events import TrackRemovedEvent
 from cybertools.tracking.indexing import TrackIndex
 from cybertools.tracking.indexing import checkIndexValues
 from cybertools.tracking.indexing import getIndexValues
+from cybertools.tracking.indexing import keyTrackId
 from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.interfaces import ITrackingStorage
@@ -244,7 +245,7 @@ class TrackingStorage(Persistent, Contained):
         userKey = self._userKey(taskId, runId, userName)
         keys = [index.lastUserKey(*userKey) for index in self._indexes()]
         keys = [key for key in keys if key is not None]
-        return self._loadTrack(max(keys)[-1]) if keys else None
+        return self._loadTrack(keyTrackId(max(keys))) if keys else None
 
     def getUserNames(self, taskId):
         checkName(taskId, 'taskId')
@@ -297,7 +298,7 @@ class TrackingStorage(Persistent, Contained):
         trackId = partition.newTrackId()
         self._place(track, trackId)
         track.data = copyData(record[4])
-        partition.tracks[trackId] = record
+        partition.store(trackId, record)
         self._trackCount.change(1)
         partition.index.index(trackId, values)
         self._extendRun(runId, record[3])
@@ -451,11 +452,11 @@ class TrackingStorage(Persistent, Contained):
         return LazyResult(self._loadTrackByKey, keys)
 
     def _loadTrackByKey(self, key):
-        return self._loadTrack(key[-1])
+        return self._loadTrack(keyTrackId(key))
 
     def _loadTrack(self, trackId):
         taskId, runId, userName, timeStamp, data = (
-            self._partitionOf(trackId).tracks[trackId])
+            self._partitionOf(trackId).record(trackId))
         track = self.trackFactory.__new__(self.trackFactory)
         track.taskId = taskId
         track.runId = runId
@@ -536,11 +537,11 @@ class TrackingStorage(Persistent, Contained):
         record, values = self._check(track)
         track.data = copyData(record[4])
         partition = self._partitionOf(trackId)
-        if record == partition.tracks[trackId]:
+        if record == partition.record(trackId):
             return
         old = self._loadTrack(trackId)
         oldValues = getIndexValues(old)
-        partition.tracks[trackId] = record
+        partition.store(trackId, record)
         if values != oldValues:
             partition.index.unindex(trackId, oldValues)
             partition.index.index(trackId, values)
@@ -558,7 +559,8 @@ class TrackingStorage(Persistent, Contained):
         run = self._runs[runId]
         keys = [index.lastKey('runId', runId) for index in self._indexes()]
         last = max((key for key in keys if key is not None), default=None)
-        end = max(run.start, run.stopped or run.start,
-                  last[0] if last else run.start)
+        lastTime = (self._loadTrack(keyTrackId(last)).timeStamp
+                    if last is not None else run.start)
+        end = max(run.start, run.stopped or run.start, lastTime)
         if run.end != end:
             run.end = end

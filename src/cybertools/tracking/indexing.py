@@ -1,10 +1,13 @@
 """Indexes of a tracking storage, the adapter giving their values, and the
 subscribers that keep them up to date.
 
-Every index entry is a *key* ``(timeStamp, trackId)``. Each index value
-maps to a tree set of such keys, so the tracks for a value come out ordered
-oldest first, a time range within them is a range of keys, and the latest
-one is the set's largest key: all without loading a single track.
+Every index entry is a *key* that orders tracks by time stamp, then id:
+one integer, the time stamp in microseconds shifted left by ``ID_BITS``
+plus the track id (one integer pickles and compares faster than a tuple).
+Each index value maps to a tree set of such keys, so the tracks for a value
+come out ordered oldest first, a time range within them is a range of
+keys, and the latest one is the set's largest key: all without loading a
+single track.
 """
 
 import functools
@@ -22,8 +25,24 @@ from cybertools.tracking.interfaces import ITrackIndexData
 from cybertools.tracking.validation import checkTime
 from cybertools.tracking.validation import indexKeyKind
 
-# Above every track id: (t, INFINITY) ends a range after all keys at time t.
+ID_BITS = 40
+ID_MASK = (1 << ID_BITS) - 1
+
+# Above every key: (taskId, runId, userName, INFINITY) ends a range after
+# all keys of a user's tracks in a run.
 INFINITY = float('inf')
+
+
+def orderKey(timeStamp, trackId):
+    """The index key of a track (see above)."""
+    return (round(timeStamp * 1e6) << ID_BITS) | trackId
+
+
+def keyTrackId(key):
+    """The track id in an index key, or in a tuple ending in one."""
+    if type(key) is tuple:
+        key = key[-1]
+    return key & ID_MASK
 
 TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
 
@@ -101,22 +120,22 @@ class TrackIndex(Persistent):
         return indexKeyKind(tree.minKey()) if tree else KINDS.get(name)
 
     def index(self, trackId, values):
-        key = (values['timeStamp'], trackId)
+        key = orderKey(values['timeStamp'], trackId)
         self.timeline.insert(key)
         for name, tree in self.values.items():
             value = values.get(name)
             if value is not None:
                 self._insert(tree, value, key)
-        self.userTracks.insert(_userKey(values) + key)
+        self.userTracks.insert(_userKey(values) + (key,))
 
     def unindex(self, trackId, values):
-        key = (values['timeStamp'], trackId)
+        key = orderKey(values['timeStamp'], trackId)
         self.timeline.remove(key)
         for name, tree in self.values.items():
             value = values.get(name)
             if value is not None:
                 self._remove(tree, value, key)
-        self.userTracks.remove(_userKey(values) + key)
+        self.userTracks.remove(_userKey(values) + (key,))
 
     def _insert(self, tree, value, key):
         keys = tree.get(value)
@@ -217,7 +236,7 @@ class TrackIndex(Persistent):
         """The key set of the tracks with one of these values."""
         values = value if isinstance(value, (list, tuple)) else [value]
         if name == 'timeStamp':
-            sets = [self.timeline.keys((t,), (t, INFINITY))
+            sets = [self.timeline.keys(orderKey(t, 0), orderKey(t, ID_MASK))
                     for t in (checkTime(v, 'timeStamp') for v in values)]
         else:
             tree = self.values[name]
@@ -278,7 +297,7 @@ def _compareKeys(found, where, keys, expected):
 
 def _describeKeys(keys):
     return 'track%s %s' % ('s' if len(keys) > 1 else '',
-                           ', '.join('%07i' % key[-1] for key in keys))
+                           ', '.join('%07i' % keyTrackId(key) for key in keys))
 
 
 def _userKey(values):
@@ -299,10 +318,12 @@ def _timeRange(criteria):
         timeFrom, timeTo = fromTo
     low = high = None
     if timeFrom is not None:
-        low = (checkTime(timeFrom, 'timeFrom'),)
+        timeFrom = checkTime(timeFrom, 'timeFrom')
+        low = orderKey(timeFrom, 0)
     if timeTo is not None:
-        high = (checkTime(timeTo, 'timeTo'), INFINITY)
-    if low and high and low[0] > high[0]:
+        timeTo = checkTime(timeTo, 'timeTo')
+        high = orderKey(timeTo, ID_MASK)
+    if low is not None and high is not None and low > high:
         raise ValueError('timeFrom (%r) is later than timeTo (%r)'
                          % (timeFrom, timeTo))
     return low, high

@@ -209,7 +209,8 @@ class ITrackingStorageQuery(IReadContainer):
         values (any of them), or a string ending in ``*`` (every value
         starting with the rest); a criterion whose value is None is ignored.
         ``timeFrom`` and ``timeTo`` (or ``timeFromTo``, a pair) limit the
-        time stamps, both ends included. No criteria returns all tracks.
+        time stamps, both ends included (to the microsecond: the indexes
+        keep time stamps in microseconds). No criteria returns all tracks.
 
         An unknown criterion, a malformed value or ``timeFrom > timeTo``
         raises ValueError or TypeError.

@@ -8,6 +8,8 @@ commit. Reading merges the partitions: every lookup is done once per
 partition, so more partitions make queries slower.
 """
 
+import pickle
+
 import BTrees
 from BTrees.Length import Length
 from persistent import Persistent
@@ -15,11 +17,20 @@ from persistent import Persistent
 from cybertools.tracking.indexing import TrackIndex
 
 
+# Records are plain values (strings, numbers, lists, dicts): pickled with
+# the standard library they need no class, and protocol 4 reads everywhere
+# from Python 3.4 on.
+RECORD_PROTOCOL = 4
+
+
 class Partition(Persistent):
     """The tracks saved into one partition of a storage and their indexes.
 
     Track ids tell the partition: the id of the n-th track of partition
-    ``number`` of ``count`` is ``n * count + number``.
+    ``number`` of ``count`` is ``n * count + number``. A track's record
+    ``(taskId, runId, userName, timeStamp, data)`` is kept pickled, as one
+    bytes value: the ZODB then writes a bucket of tracks several times
+    faster than a bucket of tuples of values.
     """
 
     family = BTrees.family64
@@ -30,6 +41,12 @@ class Partition(Persistent):
         self.tracks = self.family.IO.BTree()
         self.lastTrackNumber = Length()
         self.index = TrackIndex(indexNames)
+
+    def store(self, trackId, record):
+        self.tracks[trackId] = pickle.dumps(record, RECORD_PROTOCOL)
+
+    def record(self, trackId):
+        return pickle.loads(self.tracks[trackId])
 
     def newTrackId(self):
         self.lastTrackNumber.change(1)

@@ -33,7 +33,8 @@ def checkRunId(value):
 
 
 def checkTime(value, argument):
-    """A point in time: seconds since the epoch, a finite int or float."""
+    """A point in time: seconds since the epoch, an int or float between
+    1970 and the year 10000; returned as a float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError('%s must be seconds since the epoch (int or float), '
                         'not %s' % (argument, type(value).__name__))
