@@ -316,7 +316,7 @@ class TrackingStorage(Persistent, Contained):
         trackId = self._trackIdOf(track)
         old = self._loadTrack(trackId)
         partition = self._partitionOf(trackId)
-        del partition.tracks[trackId]
+        partition.remove(trackId)
         self._trackCount.change(-1)
         partition.index.unindex(trackId, getIndexValues(old))
         self._fitRunEnd(old.runId)

@@ -48,6 +48,9 @@ class Partition(Persistent):
     def record(self, trackId):
         return pickle.loads(self.tracks[trackId])
 
+    def remove(self, trackId):
+        del self.tracks[trackId]
+
     def newTrackId(self):
         self.lastTrackNumber.change(1)
         return self.lastTrackNumber() * self.count + self.number
