@@ -50,6 +50,7 @@ setup(
     install_requires=[
         'setuptools',
         'BTrees',
+        'tqdm',
         'persistent',
         'transaction',
         'ZODB',

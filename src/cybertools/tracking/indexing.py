@@ -221,16 +221,19 @@ class TrackIndex(Persistent):
                                  % (name, ', '.join(self.names + TIME_CRITERIA)))
         sets = [self._matching(name, value)
                 for name, value in sorted(criteria.items())]
+        timed = low is not None or high is not None
         if not sets:
             found = self.timeline
         elif len(sets) == 1:
             found = sets[0]
         else:
+            if timed:
+                # intersect only what lies in the time range
+                sets = [self.family.OO.Set(keys.keys(low, high))
+                        for keys in sets]
             sets.sort(key=len)
             found = functools.reduce(self.family.OO.intersection, sets)
-        if low is None and high is None:
-            return found.keys()
-        return found.keys(low, high)
+        return found.keys(low, high) if timed else found.keys()
 
     def _matching(self, name, value):
         """The key set of the tracks with one of these values."""

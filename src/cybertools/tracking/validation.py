@@ -51,8 +51,8 @@ def checkData(data):
     float (finite), bool, None and lists, tuples and dicts of these. Tuples
     become lists, so that what is stored is what an export gives back.
     """
-    # data read through a security proxy is itself proxied; the copy made
-    # here is plain, so the proxy may go
+    # data read through a security proxy is itself proxied (and so are the
+    # lists and dicts in it); the copy made here is plain, so the proxies go
     data = removeSecurityProxy(data)
     if not isinstance(data, Mapping):
         raise TypeError('data must be a mapping, not %s'
@@ -75,6 +75,7 @@ def _copy(value):
 
 
 def _copyJSON(value, path):
+    value = removeSecurityProxy(value)
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, float):

@@ -1,0 +1,1 @@
+"""Comments on objects, and threads of replies, as tracks (see README.txt)."""

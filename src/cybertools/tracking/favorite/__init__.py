@@ -1,0 +1,1 @@
+"""Personal favorites as tracks (see README.txt)."""
