@@ -1,9 +1,13 @@
-"""Database servers for tests and benchmarks, started and stopped for real.
+"""Helpers for tests and benchmarks.
 
 ``ZEOServer`` runs a ZEO server over a FileStorage in a temporary
 directory; ``PostgreSQLServer`` runs a PostgreSQL server (Debian's
 binaries) for RelStorage in one. Both listen on 127.0.0.1 only and give
 the zodburi URI to open them with (``cybertools.tracking.database``).
+
+``loadSecureConfiguration``, ``Principal`` and ``Participation`` set up
+what security tests need: an application's configuration and principals
+to start interactions with.
 """
 
 import glob
@@ -12,6 +16,82 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from doctest import ELLIPSIS
+from doctest import NORMALIZE_WHITESPACE
+from doctest import REPORT_NDIFF
+from doctest import DocFileSuite
+from unittest import mock
+
+import zope.annotation
+import zope.component
+import zope.component.testing
+import zope.security
+import zope.securitypolicy
+from zope.configuration import xmlconfig
+
+import cybertools.tracking
+
+
+DOCTEST_FLAGS = ELLIPSIS | NORMALIZE_WHITESPACE | REPORT_NDIFF
+
+
+def docFileSuite(*paths, package, **kw):
+    """The doctests in ``paths`` (relative to ``package``), each with a
+    fresh component registry."""
+    kw.setdefault('setUp', zope.component.testing.setUp)
+    kw.setdefault('tearDown', zope.component.testing.tearDown)
+    return DocFileSuite(*paths, package=package, optionflags=DOCTEST_FLAGS,
+                        **kw)
+
+
+def recordLoads(testCase, storage):
+    """Record the tracks ``storage`` loads until the test ends: returns the
+    list they are appended to (to show what a lookup does not load)."""
+    loaded = []
+    load = storage._loadTrack
+
+    def recordingLoad(trackId):
+        track = load(trackId)
+        loaded.append(track)
+        return track
+
+    patcher = mock.patch.object(storage, '_loadTrack',
+                                side_effect=recordingLoad)
+    patcher.start()
+    testCase.addCleanup(patcher.stop)
+    return loaded
+
+
+class Principal:
+
+    def __init__(self, id, title='', description=''):
+        self.id = id
+        self.title = title or id
+        self.description = description
+
+
+class Participation:
+    """A principal taking part in an interaction (a request would do)."""
+
+    interaction = None
+
+    def __init__(self, principal):
+        self.principal = principal
+
+
+def loadSecureConfiguration():
+    """The configuration of an application using the package: zope.component,
+    zope.security, zope.annotation (the security policy looks for local
+    grants in the annotations of the annotatable storage) and
+    zope.securitypolicy, then the package with its track types."""
+    context = None
+    for package, name in ((zope.component, 'configure.zcml'),
+                          (zope.security, 'configure.zcml'),
+                          (zope.annotation, 'configure.zcml'),
+                          (zope.securitypolicy, 'meta.zcml'),
+                          (zope.securitypolicy, 'configure.zcml'),
+                          (cybertools.tracking, 'configure.zcml')):
+        context = xmlconfig.file(name, package, context=context)
 
 
 def freePort():

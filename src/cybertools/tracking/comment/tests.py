@@ -1,6 +1,5 @@
 """The comments' manual (README.txt) and their edge cases."""
 
-import doctest
 import sys
 import unittest
 from unittest import mock
@@ -49,8 +48,12 @@ from cybertools.tracking.interfaces import ITrackAddedEvent
 from cybertools.tracking.interfaces import ITrackIndexData
 from cybertools.tracking.interfaces import ITrackModifiedEvent
 from cybertools.tracking.interfaces import ITrackRemovedEvent
+from cybertools.tracking.testing import Participation
+from cybertools.tracking.testing import Principal
+from cybertools.tracking.testing import loadSecureConfiguration
+from cybertools.tracking.testing import recordLoads
+from cybertools.tracking.testing import docFileSuite
 
-FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 VIEW = 'cybertools.tracking.View'
 SAVE = 'cybertools.tracking.Save'
@@ -107,19 +110,7 @@ class CommentTestCase(unittest.TestCase):
 
     def countLoads(self):
         """Record the tracks the storage loads from here on."""
-        loaded = []
-        load = self.storage._loadTrack
-
-        def recordingLoad(trackId):
-            track = load(trackId)
-            loaded.append(track)
-            return track
-
-        patcher = mock.patch.object(self.storage, '_loadTrack',
-                                    side_effect=recordingLoad)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        return loaded
+        return recordLoads(self, self.storage)
 
     def recordEvents(self, *interfaces):
         provideHandler(objectEventNotify)
@@ -660,35 +651,6 @@ class ConfigurationTest(unittest.TestCase):
         self.assertIs(removeSecurityProxy(unproxied), unproxied)
 
 
-class Principal:
-
-    def __init__(self, id):
-        self.id = self.title = id
-        self.description = ''
-
-
-class Participation:
-
-    interaction = None
-
-    def __init__(self, principal):
-        self.principal = principal
-
-
-def loadSecureConfiguration():
-    """An application's configuration: zope.component, zope.security,
-    zope.annotation and zope.securitypolicy, the package, the sub-package."""
-    context = xmlconfig.file('configure.zcml', zope.component)
-    for package, files in ((zope.security, ['configure.zcml']),
-                           (zope.annotation, ['configure.zcml']),
-                           (zope.securitypolicy, ['meta.zcml',
-                                                  'configure.zcml']),
-                           (cybertools.tracking, ['configure.zcml']),
-                           (cybertools.tracking.comment, ['configure.zcml'])):
-        for name in files:
-            context = xmlconfig.file(name, package, context=context)
-
-
 class SecurityTest(unittest.TestCase):
     """Through real security proxies, with the permissions granted on the
     storage itself (as a site grants them locally)."""
@@ -750,11 +712,7 @@ class SecurityTest(unittest.TestCase):
 
 def test_suite():
     return unittest.TestSuite([
-        doctest.DocFileSuite(
-            'README.txt',
-            setUp=zope.component.testing.setUp,
-            tearDown=zope.component.testing.tearDown,
-            optionflags=FLAGS),
+        docFileSuite('README.txt', package='cybertools.tracking.comment'),
         unittest.defaultTestLoader.loadTestsFromModule(
             sys.modules[__name__]),
     ])

@@ -1,6 +1,5 @@
 """Notifications: the manual (README.txt) and the edge cases."""
 
-import doctest
 import sys
 import unittest
 from unittest import mock
@@ -39,8 +38,11 @@ from cybertools.tracking.notify.interfaces import INotification
 from cybertools.tracking.notify.interfaces import INotificationManager
 from cybertools.tracking.notify.interfaces import IReadNotification
 from cybertools.tracking.notify.manager import NotificationManager
+from cybertools.tracking.testing import Participation
+from cybertools.tracking.testing import Principal
+from cybertools.tracking.testing import recordLoads
+from cybertools.tracking.testing import docFileSuite
 
-FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 T0 = 1700000000.0
 
@@ -67,12 +69,8 @@ class NotificationTestCase(unittest.TestCase):
         self.manager = INotificationManager(self.storage)
 
     def countLoads(self):
-        """Count the tracks the storage loads from now on."""
-        patcher = mock.patch.object(self.storage, '_loadTrack',
-                                    wraps=self.storage._loadTrack)
-        self.addCleanup(patcher.stop)
-        return patcher.start()
-
+        """Record the tracks the storage loads from here on."""
+        return recordLoads(self, self.storage)
 
 class NotifyTest(NotificationTestCase):
 
@@ -192,14 +190,14 @@ class UnreadCountTest(NotificationTestCase):
         counts = [self.manager.unreadCount(user)
                   for user in ('alice', 'bob', 'carol', 'nobody')]
         self.assertEqual(counts, [100, 70, 100, 0])
-        self.assertEqual(loads.call_count, 0)
+        self.assertEqual(len(loads), 0)
 
     def test_the_wrapper_counts_loads(self):
         # the control of the test above: loading does go through the wrapper
         self.fill(perUser=2)
         loads = self.countLoads()
         list(self.manager.query(userName='alice'))
-        self.assertEqual(loads.call_count, 2)
+        self.assertEqual(len(loads), 2)
 
     def test_count_follows_every_kind_of_change(self):
         ids = self.fill(users=('alice',), perUser=6)['alice']
@@ -488,21 +486,6 @@ class ConfigurationTest(unittest.TestCase):
             self.assertIsNone(checker.setattr_permission_id(name))
 
 
-class Principal:
-
-    def __init__(self, id):
-        self.id = self.title = id
-        self.description = ''
-
-
-class Participation:
-
-    interaction = None
-
-    def __init__(self, principal):
-        self.principal = principal
-
-
 class ProxiedTest(unittest.TestCase):
     """The manager of a security-proxied storage (as a view gets it), and a
     proxied manager (as a page template gets it), under
@@ -613,11 +596,7 @@ class ZODBTest(NotificationTestCase):
 
 def test_suite():
     return unittest.TestSuite([
-        doctest.DocFileSuite(
-            'README.txt',
-            setUp=zope.component.testing.setUp,
-            tearDown=zope.component.testing.tearDown,
-            optionflags=FLAGS),
+        docFileSuite('README.txt', package='cybertools.tracking.notify'),
         unittest.defaultTestLoader.loadTestsFromModule(
             sys.modules[__name__]),
     ])

@@ -14,7 +14,6 @@ import sys
 import time
 import unittest
 
-import transaction
 
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.database import openDatabase

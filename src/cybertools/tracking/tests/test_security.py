@@ -14,7 +14,6 @@ import zope.component.testing
 import zope.lifecycleevent
 import zope.security
 import zope.securitypolicy
-from zope.configuration import xmlconfig
 from zope.schema import getFields
 from zope.security.checker import CheckerPublic
 from zope.security.checker import ProxyFactory
@@ -29,7 +28,6 @@ from zope.securitypolicy.principalpermission import \
     principalPermissionManager
 from zope.securitypolicy.zopepolicy import ZopeSecurityPolicy
 
-import cybertools.tracking
 from cybertools.tracking.btree import Run
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
@@ -40,6 +38,9 @@ from cybertools.tracking.interfaces import ITrackingStorageQuery
 from cybertools.tracking.interfaces import ITrackingStorageWrite
 from cybertools.tracking.interfaces import IWriteTrack
 from cybertools.tracking.results import LazyResult
+from cybertools.tracking.testing import Participation
+from cybertools.tracking.testing import Principal
+from cybertools.tracking.testing import loadSecureConfiguration
 
 VIEW = 'cybertools.tracking.View'
 SAVE = 'cybertools.tracking.Save'
@@ -50,26 +51,10 @@ MANAGE = 'cybertools.tracking.Manage'
 REFUSED = (Unauthorized, ForbiddenAttribute)
 
 
-class Principal:
-
-    def __init__(self, id, title='', description=''):
-        self.id = id
-        self.title = title or id
-        self.description = description
-
-
 class Folder:
     """Where a storage is installed."""
 
     __parent__ = __name__ = None
-
-
-class Participation:
-
-    interaction = None
-
-    def __init__(self, principal):
-        self.principal = principal
 
 
 def writableFields(schema):
@@ -78,28 +63,12 @@ def writableFields(schema):
                   if not field.readonly)
 
 
-def loadConfiguration():
-    """The configuration of an application using the package: zope.component,
-    zope.security, zope.annotation (the security policy looks for local
-    grants in the annotations of the annotatable storage) and
-    zope.securitypolicy, then the package."""
-    context = xmlconfig.file('configure.zcml', zope.component)
-    context = xmlconfig.file('configure.zcml', zope.security, context=context)
-    context = xmlconfig.file('configure.zcml', zope.annotation,
-                             context=context)
-    context = xmlconfig.file('meta.zcml', zope.securitypolicy,
-                             context=context)
-    context = xmlconfig.file('configure.zcml', zope.securitypolicy,
-                             context=context)
-    xmlconfig.file('configure.zcml', cybertools.tracking, context=context)
-
-
 class SecurityTestCase(unittest.TestCase):
     """A storage with four tracks in three runs, and helpers to log in."""
 
     def setUp(self):
         zope.component.testing.setUp()
-        loadConfiguration()
+        loadSecureConfiguration()
         self.oldPolicy = setSecurityPolicy(ZopeSecurityPolicy)
         self.storage = storage = TrackingStorage()
         storage.saveUserTrack('task1', 0, 'alice', {'answer': 1},
@@ -452,4 +421,4 @@ class ConfigurationTests(SecurityTestCase):
         self.assertEqual(grants(), [])
         # what tearDown() cleans up once more
         zope.component.testing.setUp()
-        loadConfiguration()
+        loadSecureConfiguration()

@@ -15,13 +15,8 @@ from cybertools.tracking.browser.views import TrackListing
 from cybertools.tracking.browser.views import parseTime
 from cybertools.tracking.browser.views import showTime
 from cybertools.tracking.btree import TrackingStorage
-
-
-class Principal:
-
-    def __init__(self, id):
-        self.id = id
-        self.title = self.description = id
+from cybertools.tracking.testing import Principal
+from cybertools.tracking.testing import recordLoads
 
 
 class ListingTestCase(unittest.TestCase):
@@ -49,16 +44,8 @@ class ListingTestCase(unittest.TestCase):
         return view
 
     def countLoads(self):
-        """Count the tracks the storage loads from now on."""
-        loads = []
-        load = self.storage._loadTrack
-
-        def counting(trackId):
-            loads.append(trackId)
-            return load(trackId)
-        self.storage._loadTrack = counting
-        return loads
-
+        """Record the tracks the storage loads from here on."""
+        return recordLoads(self, self.storage)
 
 class TrackListingTest(ListingTestCase):
 
