@@ -9,10 +9,12 @@ APP = [
     'zope.app.appsetup',
     'zope.app.publication',
     'zope.app.wsgi',
+    'zope.authentication',
     'zope.login',
+    'zope.password',
     'zope.principalregistry',
+    'zope.processlifetime',
     'zope.securitypolicy',
-    'zope.site',
 ]
 
 
@@ -68,8 +70,14 @@ setup(
         'zope.publisher',
         'zope.schema',
         'zope.security',
+        'zope.site',
         'zope.traversing',
     ],
+    entry_points={
+        'console_scripts': [
+            'tracking = cybertools.tracking.cli:main',
+        ],
+    },
     extras_require={
         # a complete ZTK application: start-up, publication, principals,
         # grants, a WSGI server
@@ -79,6 +87,7 @@ setup(
         'relstorage': RELSTORAGE,
         'test': APP + ZEO + RELSTORAGE + [
             'coverage',
+            'selenium',
             'WSGIProxy2',
             'zope.testbrowser',
             'zope.testing',
