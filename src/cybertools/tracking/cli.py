@@ -52,6 +52,9 @@ import sys
 import time
 from itertools import islice
 
+from cybertools.tracking.database import displayURI
+from cybertools.tracking.database import fileStoragePath
+
 DEFAULT_DB = 'file://var/Data.fs'
 
 # where zope.app.appsetup keeps the Zope root folder
@@ -367,18 +370,6 @@ def say(message):
 
 
 # the database, the site and the storage
-
-def displayURI(uri):
-    """A URI without its password, for messages."""
-    return re.sub(r'(://[^:/@]*:)[^@/]*@', r'\1***@', uri)
-
-
-def fileStoragePath(uri):
-    """The file of a file:// URI (as zodburi reads it), or None."""
-    if not uri.startswith('file://'):
-        return None
-    return os.path.normpath(uri[len('file://'):].split('?', 1)[0])
-
 
 def openDatabase(uri):
     path = fileStoragePath(uri)

@@ -16,6 +16,9 @@ Options of ``ZODB.DB`` go into the query string with a ``connection_``
 prefix, e.g. ``?connection_cache_size=20000``.
 """
 
+import os
+import re
+
 import zodburi
 from ZODB import DB
 
@@ -38,3 +41,15 @@ def openDatabase(uri, **options):
                          'postgres:// (with the relstorage extra)' % uri)
     dbOptions.update(options)
     return DB(factory(), **dbOptions)
+
+
+def displayURI(uri):
+    """A URI as messages show it: without its password."""
+    return re.sub(r'(://[^:/@]*:)[^@/]*@', r'\1***@', uri)
+
+
+def fileStoragePath(uri):
+    """The file of a ``file://`` URI (as zodburi reads it), or None."""
+    if not uri.startswith('file://'):
+        return None
+    return os.path.normpath(uri[len('file://'):].split('?', 1)[0])

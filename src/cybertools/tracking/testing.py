@@ -5,13 +5,19 @@ directory; ``PostgreSQLServer`` runs a PostgreSQL server (Debian's
 binaries) for RelStorage in one. Both listen on 127.0.0.1 only and give
 the zodburi URI to open them with (``cybertools.tracking.database``).
 
+``ServerProcess`` runs an application server in a subprocess for
+functional tests, and gives browsers logged in to it.
+
 ``loadSecureConfiguration``, ``Principal`` and ``Participation`` set up
 what security tests need: an application's configuration and principals
 to start interactions with.
 """
 
+import base64
 import glob
 import os
+import re
+import selectors
 import shutil
 import socket
 import subprocess
@@ -179,3 +185,89 @@ class PostgreSQLServer:
             argv = ['runuser', '-u', 'postgres', '--'] + argv
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, cwd=self.directory)
+
+
+# An application server waits this long (seconds) to load and listen.
+START_TIMEOUT = 60
+
+
+class ServerProcess:
+    """A server started with ``command`` in a subprocess.
+
+    Its standard error goes to ``server.log`` in ``directory``. ``start``
+    waits for the first line of its output and finds the URL in it with
+    ``urlPattern``: its first group is the URL, or a port on 127.0.0.1.
+    """
+
+    def __init__(self, command, directory, urlPattern=r'(http://[^/\s]+)'):
+        self.command = command
+        self.directory = directory
+        self.urlPattern = re.compile(urlPattern)
+        self.process = None
+        self.output = []
+
+    def start(self):
+        self.log = open(os.path.join(self.directory, 'server.log'), 'ab')
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=self.log,
+            cwd=self.directory, bufsize=0)   # unbuffered: select() sees
+                                             # every line
+        line = self._readLine(START_TIMEOUT)
+        match = self.urlPattern.search(line.decode('utf-8', 'replace'))
+        if match is None:
+            self.stop()
+            raise RuntimeError('the server did not start: %r; see %s'
+                               % (line, self.log.name))
+        url = match.group(1)
+        self.url = url if '://' in url else 'http://127.0.0.1:%s' % url
+        self.output = [line.decode()]
+
+    def readOutput(self, lines, timeout=5):
+        """Read ``lines`` more lines of the server's output, keep them in
+        ``output`` and return them."""
+        read = []
+        for i in range(lines):
+            line = self._readLine(timeout)
+            if not line:
+                break
+            read.append(line.decode())
+        self.output.extend(read)
+        return read
+
+    def _readLine(self, timeout):
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout):
+                return b''
+        return self.process.stdout.readline()
+
+    def stop(self):
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        self.log.close()
+        self.process = None
+
+    def browser(self, login=None, password=None):
+        """A zope.testbrowser browser, logged in as ``login`` with
+        ``password`` (by default login + 'pw', as in the demo and the test
+        application)."""
+        from zope.testbrowser.browser import Browser
+        browser = Browser()
+        if login:
+            password = login + 'pw' if password is None else password
+            browser.addHeader('Authorization', basicAuthorization(
+                login, password))
+        return browser
+
+
+def basicAuthorization(login, password):
+    """The value of an Authorization header for HTTP basic auth."""
+    credentials = ('%s:%s' % (login, password)).encode()
+    return 'Basic ' + base64.b64encode(credentials).decode()

@@ -14,7 +14,6 @@ logins when it listens.
 import argparse
 import logging
 import os
-import re
 import sys
 
 import waitress
@@ -24,6 +23,8 @@ from zope.app.wsgi import WSGIPublisherApplication
 from zope.app.wsgi.interfaces import WSGIPublisherApplicationCreated
 from zope.event import notify
 
+from cybertools.tracking.database import displayURI
+from cybertools.tracking.database import fileStoragePath
 from cybertools.tracking.database import openDatabase
 from cybertools.tracking.demo.users import describeLogins
 
@@ -33,16 +34,9 @@ DEFAULT_DB = 'file://var/Data.fs'
 
 def ensureDirectory(uri):
     """Create the directory of a ``file://`` URI's FileStorage if missing."""
-    if uri.startswith('file://'):
-        path = uri[len('file://'):].split('?', 1)[0]
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-
-
-def showUri(uri):
-    """A database URI as printed: without a password."""
-    return re.sub(r'^(\w+://[^/:@]*):[^/@]*@', r'\1:***@', uri)
+    path = fileStoragePath(uri)
+    if path and os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
 
 
 def openApplication(uri, siteZcml=SITE_ZCML):
@@ -89,7 +83,7 @@ def serve(uri=DEFAULT_DB, host='127.0.0.1', port=8080, out=None):
         raise
     try:
         print('Serving the cybertools.tracking demo on http://%s:%s/ '
-              '(database %s)' % (host, server.effective_port, showUri(uri)),
+              '(database %s)' % (host, server.effective_port, displayURI(uri)),
               file=out)
         print('Log in as:', file=out)
         for line in describeLogins():

@@ -20,7 +20,7 @@ from urllib.request import urlopen
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.demo import activity
 from cybertools.tracking.demo.activity import DAY
-from cybertools.tracking.demo.testing import basicAuthorization
+from cybertools.tracking.testing import basicAuthorization
 from cybertools.tracking.demo.testing import demoServer
 from cybertools.tracking.demo.users import LOGINS
 from cybertools.tracking.tests.test_functional import tableRows

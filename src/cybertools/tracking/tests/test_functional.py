@@ -7,72 +7,14 @@ a local utility; its ``@@work`` view looks the utility up and saves a track
 per request; the package's views show the tracks to whoever may see them.
 """
 
-import base64
-import os
-import selectors
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
 from html.parser import HTMLParser
 from urllib.error import HTTPError
 
-from zope.testbrowser.browser import Browser
-
-START_TIMEOUT = 60  # seconds for the application to load and listen
-
-
-class AppServer:
-    """The test application in a subprocess, on a FileStorage in
-    ``directory``."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.process = None
-
-    def start(self):
-        self.log = open(os.path.join(self.directory, 'server.log'), 'ab')
-        self.process = subprocess.Popen(
-            [sys.executable, '-m', 'cybertools.tracking.tests.app.server',
-             self.directory],
-            stdout=subprocess.PIPE, stderr=self.log)
-        line = self._readLine(START_TIMEOUT)
-        if not line.startswith(b'serving on '):
-            self.stop()
-            raise RuntimeError('the application did not start: %r; see %s'
-                               % (line, self.log.name))
-        self.url = 'http://127.0.0.1:%i' % int(line.split()[-1])
-
-    def _readLine(self, timeout):
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout):
-                return b''
-        return self.process.stdout.readline()
-
-    def stop(self):
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
-        self.log.close()
-        self.process = None
-
-    def browser(self, login=None):
-        """A browser, logged in as ``login`` (whose password is login +
-        'pw' in the test application)."""
-        browser = Browser()
-        if login:
-            credentials = ('%s:%spw' % (login, login)).encode()
-            browser.addHeader('Authorization',
-                              'Basic ' + base64.b64encode(credentials).decode())
-        return browser
+from cybertools.tracking.testing import ServerProcess
 
 
 class TableParser(HTMLParser):
@@ -119,7 +61,10 @@ def trackRows(browser):
 
 def startApplication(layer):
     layer.directory = tempfile.mkdtemp(prefix='tracking-app-')
-    layer.server = AppServer(layer.directory)
+    layer.server = ServerProcess(
+        [sys.executable, '-m', 'cybertools.tracking.tests.app.server',
+         layer.directory],
+        layer.directory, urlPattern=r'serving on (\d+)')
     layer.server.start()
 
 

@@ -1,43 +1,23 @@
 """Serve the test application with waitress on a loopback port.
 
-``python -m cybertools.tracking.tests.app.server DIRECTORY`` writes a
-zope.conf for a FileStorage ``DIRECTORY/Data.fs``, starts the application
-on 127.0.0.1 (a free port) and prints ``serving on PORT`` when it listens.
+``python -m cybertools.tracking.tests.app.server DIRECTORY`` starts the
+application on 127.0.0.1 (a free port) with its data in the FileStorage
+``DIRECTORY/Data.fs`` and prints ``serving on PORT`` when it listens.
 """
 
 import os
 import sys
 
 import waitress
-import zope.app.wsgi
 
-ZOPE_CONF = """\
-site-definition {site}
-<zodb>
-  <filestorage>
-    path {data}
-  </filestorage>
-</zodb>
-<eventlog>
-  <logfile>
-    path STDERR
-    formatter zope.exceptions.log.Formatter
-  </logfile>
-</eventlog>
-"""
+from cybertools.tracking.demo.server import makeApplication
 
-
-def writeConfiguration(directory):
-    path = os.path.join(directory, 'zope.conf')
-    site = os.path.join(os.path.dirname(__file__), 'site.zcml')
-    with open(path, 'w') as f:
-        f.write(ZOPE_CONF.format(site=site,
-                                 data=os.path.join(directory, 'Data.fs')))
-    return path
+SITE_ZCML = os.path.join(os.path.dirname(__file__), 'site.zcml')
 
 
 def main(argv=sys.argv[1:]):
-    app = zope.app.wsgi.getWSGIApplication(writeConfiguration(argv[0]))
+    uri = 'file://' + os.path.join(argv[0], 'Data.fs')
+    app = makeApplication(uri, siteZcml=SITE_ZCML)
     server = waitress.create_server(app, host='127.0.0.1', port=0)
     print('serving on %s' % server.effective_port, flush=True)
     server.run()
