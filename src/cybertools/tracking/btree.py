@@ -71,6 +71,12 @@ class Run(Persistent, Contained):
         self.taskId = taskId
         self.start = self.end = time.time() if start is None else start
 
+    @property
+    def state(self):
+        if self.finished:
+            return 'finished'
+        return 'stopped' if self.stopped else 'open'
+
     def __repr__(self):
         return '<Run %s>' % ', '.join((str(self.id), formatTime(self.start),
                                        formatTime(self.end),

@@ -63,6 +63,11 @@ class IRun(ILocation):
         description='True when the run was stopped with finish=True.',
         default=False)
 
+    state = TextLine(
+        title='State',
+        description="'open', 'stopped' (without finishing) or 'finished'.",
+        readonly=True)
+
 
 class IReadTrack(ILocation):
     """The attributes of a track.

@@ -198,6 +198,5 @@ class RunListing(PagedListing):
                    'taskId': run.taskId or '',
                    'start': showTime(run.start),
                    'end': showTime(run.end),
-                   'state': ('finished' if run.finished
-                             else 'stopped' if run.stopped else 'open'),
+                   'state': run.state,
                    'tracks': len(self.context.query(runId=run.id))}

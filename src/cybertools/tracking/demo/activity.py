@@ -10,7 +10,6 @@ import time
 from xml.sax.saxutils import escape
 from xml.sax.saxutils import quoteattr
 
-from cybertools.tracking.demo.tasks import runState
 
 DAY = 86400
 # the last microsecond of a day: query() includes both ends
@@ -40,7 +39,7 @@ def usersPerRunState(storage, taskId):
     counts = dict.fromkeys(STATES, 0)
     for userName in storage.getUserNames(taskId):
         latest = storage.query(taskId=taskId, userName=userName)[-1]
-        counts[runState(storage.getRun(runId=latest.runId))] += 1
+        counts[storage.getRun(runId=latest.runId).state] += 1
     return counts
 
 

@@ -113,13 +113,6 @@ READING = Task(
 TASKS = (QUIZ, READING)
 
 
-def runState(run):
-    """'open', 'finished' or 'stopped' (stopped without finishing)."""
-    if run.finished:
-        return 'finished'
-    return 'stopped' if run.stopped else 'open'
-
-
 class Progress:
     """Where a user stands in a task, read from the storage.
 
@@ -139,7 +132,7 @@ class Progress:
             self.run = storage.getRun(runId=mine[-1].runId)
             self.tracks = list(storage.getUserTracks(task.id, self.run.id,
                                                      userName))
-        self.state = 'new' if self.run is None else runState(self.run)
+        self.state = 'new' if self.run is None else self.run.state
         self.done = {track.data.get('step') for track in self.tracks}
         self.current = None
         if self.state == 'open':

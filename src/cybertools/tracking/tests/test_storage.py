@@ -1232,6 +1232,14 @@ class RunsTest(RefusalTestCase):
                self.storage.startRun('s'), self.storage.startRun('t')]
         self.assertEqual(ids, [1, 2, 3, 4])
 
+    def test_state(self):
+        runs = [self.storage.getRun(runId=self.storage.startRun('t'))
+                for i in range(3)]
+        self.storage.stopRun(runId=runs[1].id, finish=False)
+        self.storage.stopRun(runId=runs[2].id)
+        self.assertEqual([run.state for run in runs],
+                         ['open', 'stopped', 'finished'])
+
     def test_get_runs_of_all_tasks_and_of_one(self):
         for taskId in ('t', None, 's', 't'):
             self.storage.startRun(taskId)
