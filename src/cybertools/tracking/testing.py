@@ -22,11 +22,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import unittest
 from doctest import ELLIPSIS
 from doctest import NORMALIZE_WHITESPACE
 from doctest import REPORT_NDIFF
 from doctest import DocFileSuite
 from unittest import mock
+from urllib.error import HTTPError
 
 import zope.annotation
 import zope.component
@@ -271,3 +273,24 @@ def basicAuthorization(login, password):
     """The value of an Authorization header for HTTP basic auth."""
     credentials = ('%s:%s' % (login, password)).encode()
     return 'Basic ' + base64.b64encode(credentials).decode()
+
+
+class ServerTestCase(unittest.TestCase):
+    """Tests of an application served by the ``ServerProcess`` of their
+    layer (``layer.server``), with browsers logged in to it."""
+
+    @property
+    def server(self):
+        return self.layer.server
+
+    def open(self, login, path):
+        browser = self.server.browser(login)
+        browser.open(self.server.url + path)
+        return browser
+
+    def assertRefused(self, login, path):
+        """Without the permission the request is refused: 401 asks for
+        (other) credentials, 403 forbids."""
+        with self.assertRaises(HTTPError) as cm:
+            self.open(login, path)
+        self.assertIn(cm.exception.code, (401, 403))

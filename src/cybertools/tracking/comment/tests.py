@@ -16,7 +16,6 @@ from zope.component import adapter
 from zope.component import provideAdapter
 from zope.component import provideHandler
 from zope.component.event import objectEventNotify
-from zope.configuration import xmlconfig
 from zope.interface.interfaces import ComponentLookupError
 from zope.security.checker import ProxyFactory
 from zope.security.checker import getCheckerForInstancesOf
@@ -29,8 +28,6 @@ from zope.security.proxy import removeSecurityProxy
 from zope.securitypolicy.interfaces import IPrincipalPermissionManager
 from zope.securitypolicy.zopepolicy import ZopeSecurityPolicy
 
-import cybertools.tracking
-import cybertools.tracking.comment
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.comment.base import Comment
 from cybertools.tracking.comment.base import CommentIndexData
@@ -603,19 +600,13 @@ class ZODBTest(unittest.TestCase):
 
 
 class ConfigurationTest(unittest.TestCase):
-    """The sub-package's ZCML after the package's, as an application
-    loads it."""
+    """The sub-package's ZCML, included by the package's, as an
+    application loads it."""
 
     def setUp(self):
         zope.component.testing.setUp()
         self.addCleanup(zope.component.testing.tearDown)
-        context = xmlconfig.file('configure.zcml', zope.component)
-        context = xmlconfig.file('configure.zcml', zope.security,
-                                 context=context)
-        context = xmlconfig.file('configure.zcml', cybertools.tracking,
-                                 context=context)
-        xmlconfig.file('configure.zcml', cybertools.tracking.comment,
-                       context=context)
+        loadSecureConfiguration()
         self.storage = TrackingStorage(trackFactory=Comment)
 
     def test_adapters_are_registered(self):

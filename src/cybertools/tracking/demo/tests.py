@@ -20,6 +20,7 @@ from urllib.request import urlopen
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.demo import activity
 from cybertools.tracking.demo.activity import DAY
+from cybertools.tracking.testing import ServerTestCase
 from cybertools.tracking.testing import basicAuthorization
 from cybertools.tracking.demo.testing import demoServer
 from cybertools.tracking.demo.users import LOGINS
@@ -76,23 +77,9 @@ class DemoLayer:
         shutil.rmtree(cls.directory)
 
 
-class DemoTestCase(unittest.TestCase):
+class DemoTestCase(ServerTestCase):
 
     layer = DemoLayer
-
-    @property
-    def server(self):
-        return self.layer.server
-
-    def open(self, login, path):
-        browser = self.server.browser(login)
-        browser.open(self.server.url + path)
-        return browser
-
-    def assertRefused(self, login, path):
-        with self.assertRaises(HTTPError) as cm:
-            self.open(login, path)
-        self.assertIn(cm.exception.code, (401, 403))
 
     def request(self, method, path, body=None, login=None,
                 contentType='application/json'):

@@ -14,7 +14,6 @@ from ZODB.DemoStorage import DemoStorage
 from zope.component import adapter
 from zope.component import provideHandler
 from zope.component.event import objectEventNotify
-from zope.configuration import xmlconfig
 from zope.security.checker import ProxyFactory
 from zope.security.checker import getCheckerForInstancesOf
 from zope.security.interfaces import Unauthorized
@@ -25,8 +24,6 @@ from zope.security.proxy import removeSecurityProxy
 from zope.securitypolicy.interfaces import IPrincipalPermissionManager
 from zope.securitypolicy.zopepolicy import ZopeSecurityPolicy
 
-import cybertools.tracking
-import cybertools.tracking.favorite
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.favorite.base import Favorite
 from cybertools.tracking.favorite.interfaces import IFavorite
@@ -370,19 +367,13 @@ class ZODBTest(unittest.TestCase):
 
 
 class ConfigurationTest(unittest.TestCase):
-    """The sub-package's ZCML after the package's, as an application
-    loads it."""
+    """The sub-package's ZCML, included by the package's, as an
+    application loads it."""
 
     def setUp(self):
         zope.component.testing.setUp()
         self.addCleanup(zope.component.testing.tearDown)
-        context = xmlconfig.file('configure.zcml', zope.component)
-        context = xmlconfig.file('configure.zcml', zope.security,
-                                 context=context)
-        context = xmlconfig.file('configure.zcml', cybertools.tracking,
-                                 context=context)
-        xmlconfig.file('configure.zcml', cybertools.tracking.favorite,
-                       context=context)
+        loadSecureConfiguration()
         self.storage = TrackingStorage(trackFactory=Favorite)
 
     def test_manager_is_registered(self):

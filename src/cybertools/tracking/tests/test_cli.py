@@ -530,10 +530,6 @@ class ErrorTest(CommandTestCase):
 class ServeTest(CommandTestCase):
 
     def test_serve(self):
-        try:
-            import cybertools.tracking.demo.server  # noqa: F401
-        except ImportError:
-            self.skipTest('no demo application (cybertools.tracking.demo)')
         from urllib.request import urlopen
 
         from cybertools.tracking.testing import freePort

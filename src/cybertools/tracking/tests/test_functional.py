@@ -10,11 +10,10 @@ per request; the package's views show the tracks to whoever may see them.
 import shutil
 import sys
 import tempfile
-import unittest
 from html.parser import HTMLParser
-from urllib.error import HTTPError
 
 from cybertools.tracking.testing import ServerProcess
+from cybertools.tracking.testing import ServerTestCase
 
 
 class TableParser(HTMLParser):
@@ -87,25 +86,9 @@ class RestartLayer:
     tearDown = classmethod(stopApplication)
 
 
-class ApplicationTestCase(unittest.TestCase):
+class ApplicationTestCase(ServerTestCase):
 
     layer = ApplicationLayer
-
-    @property
-    def server(self):
-        return self.layer.server
-
-    def open(self, login, path):
-        browser = self.server.browser(login)
-        browser.open(self.server.url + path)
-        return browser
-
-    def assertRefused(self, login, path):
-        """Without the permission the request is refused: 401 asks for
-        (other) credentials, 403 forbids."""
-        with self.assertRaises(HTTPError) as cm:
-            self.open(login, path)
-        self.assertIn(cm.exception.code, (401, 403))
 
     def work(self, login, task, **data):
         query = '&'.join('%s=%s' % item for item in sorted(data.items()))
