@@ -191,8 +191,6 @@ class TrackingStorage(Persistent, Contained):
             Partition(number, partitions, self.indexAttributes)
             for number in range(partitions))
         self._trackCount = Length()
-        self._runs = self.family.IO.BTree()
-        self._lastRunId = Length()
         self._currentRuns = self.family.OO.BTree()
         self._taskRuns = self.family.OO.BTree()
 
@@ -268,16 +266,18 @@ class TrackingStorage(Persistent, Contained):
 
     def getRuns(self, taskId=None):
         if taskId is None:
-            return LazyResult(self._runs.__getitem__, self._runs.keys())
-        runIds = self._taskRuns.get(checkName(taskId, 'taskId'))
-        return LazyResult(self._runs.__getitem__,
-                          runIds.keys() if runIds else [])
+            runIds = mergeKeys([partition.runs.keys()
+                                for partition in self._partitions])
+        else:
+            runIds = self._taskRuns.get(checkName(taskId, 'taskId'))
+            runIds = runIds.keys() if runIds else []
+        return LazyResult(self._loadRun, runIds)
 
     def getRun(self, taskId=None, runId=0):
         checkRunId(runId)
         if not runId and taskId is not None:
             runId = self._currentRuns.get(checkName(taskId, 'taskId'), 0)
-        return self._runs.get(runId) if runId else None
+        return self._queryRun(runId) if runId else None
 
     # saving and changing tracks
 
@@ -336,10 +336,10 @@ class TrackingStorage(Persistent, Contained):
         return self._startRun(taskId)
 
     def _startRun(self, taskId, start=None):
-        self._lastRunId.change(1)
-        run = Run(self._lastRunId(), taskId, start)
+        partition = self._writePartition()
+        run = Run(partition.newRunId(), taskId, start)
         run.__parent__ = self
-        self._runs[run.id] = run
+        partition.runs[run.id] = run
         if taskId is not None:
             self._currentRuns[taskId] = run.id
             runIds = self._taskRuns.get(taskId)
@@ -423,6 +423,12 @@ class TrackingStorage(Persistent, Contained):
     def _partitionOf(self, trackId):
         return self._partitions[trackId % len(self._partitions)]
 
+    def _queryRun(self, runId):
+        return self._partitions[runId % len(self._partitions)].runs.get(runId)
+
+    def _loadRun(self, runId):
+        return self._partitions[runId % len(self._partitions)].runs[runId]
+
     def _trackIds(self):
         """All track ids, in order."""
         return heapq.merge(*(partition.tracks.keys()
@@ -492,7 +498,7 @@ class TrackingStorage(Persistent, Contained):
         return trackId
 
     def _getRun(self, runId):
-        run = self._runs.get(runId)
+        run = self._queryRun(runId)
         if run is None:
             raise ValueError('there is no run %r' % (runId,))
         return run
@@ -556,13 +562,13 @@ class TrackingStorage(Persistent, Contained):
         self._extendRun(track.runId, track.timeStamp)
 
     def _extendRun(self, runId, timeStamp):
-        run = self._runs[runId]
+        run = self._loadRun(runId)
         if timeStamp > run.end:
             run.end = timeStamp
 
     def _fitRunEnd(self, runId):
         """Set a run's end after tracks were removed or moved back."""
-        run = self._runs[runId]
+        run = self._loadRun(runId)
         keys = [index.lastKey('runId', runId) for index in self._indexes()]
         last = max((key for key in keys if key is not None), default=None)
         lastTime = (self._loadTrack(keyTrackId(last)).timeStamp

@@ -280,11 +280,15 @@ def checkKind(what, name, value, expected):
 
 def checkIndexValues(indexes, values):
     """Refuse index values that the indexes (of all partitions of a
-    storage) cannot hold, before anything changes."""
+    storage) cannot hold, before anything changes.
+
+    The metadata are checked when they are given (``validation``); the
+    other values must be of the kind their index holds in any partition
+    (the first one that holds a value tells)."""
     for name in indexes[0].names:
         value = values.get(name)
-        if value is not None:
-            kinds = [index.kind(name) for index in indexes]
+        if value is not None and name not in KINDS:
+            kinds = (index.kind(name) for index in indexes)
             checkKind('index', name, value,
                       next((kind for kind in kinds if kind), None))
 

@@ -226,9 +226,10 @@ class ITrackingStorageQuery(IReadContainer):
         """
 
     def getRuns(taskId=None):
-        """Return the runs in the order they were started (a lazy sequence
-        like the result of ``query``); with a ``taskId``, the runs started
-        for that task."""
+        """Return the runs in the order of their ids (a lazy sequence like
+        the result of ``query``); with a ``taskId``, the runs started for
+        that task. With one partition that is the order they were started
+        in; with several, each partition's runs are in that order."""
 
     def getRun(taskId=None, runId=0):
         """Return a run, or None.

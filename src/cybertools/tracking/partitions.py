@@ -27,7 +27,9 @@ class Partition(Persistent):
     """The tracks saved into one partition of a storage and their indexes.
 
     Track ids tell the partition: the id of the n-th track of partition
-    ``number`` of ``count`` is ``n * count + number``. A track's record
+    ``number`` of ``count`` is ``n * count + number``. The runs its writers
+    start are kept here too, with ids made the same way, so that writers
+    starting runs at the same time do not compete for the same run id. A track's record
     ``(taskId, runId, userName, timeStamp, data)`` is kept pickled, as one
     bytes value: the ZODB then writes a bucket of tracks several times
     faster than a bucket of tuples of values.
@@ -40,6 +42,8 @@ class Partition(Persistent):
         self.count = count
         self.tracks = self.family.IO.BTree()
         self.lastTrackNumber = Length()
+        self.runs = self.family.IO.BTree()
+        self.lastRunNumber = Length()
         self.index = TrackIndex(indexNames)
 
     def store(self, trackId, record):
@@ -52,5 +56,11 @@ class Partition(Persistent):
         del self.tracks[trackId]
 
     def newTrackId(self):
-        self.lastTrackNumber.change(1)
-        return self.lastTrackNumber() * self.count + self.number
+        return self._newId(self.lastTrackNumber)
+
+    def newRunId(self):
+        return self._newId(self.lastRunNumber)
+
+    def _newId(self, counter):
+        counter.change(1)
+        return counter() * self.count + self.number

@@ -25,8 +25,10 @@ class StateTrack(Track):
 
 
 def state(tracks):
-    """What a result says, without the ids (they differ by design)."""
-    return [(t.taskId, t.runId, t.userName, t.timeStamp, t.data)
+    """What a result says, without the ids of tracks and runs (they differ
+    by design): a track's run is named by the task it was started for."""
+    return [(t.taskId, t.__parent__.getRun(runId=t.runId).taskId,
+             t.userName, t.timeStamp, t.data)
             for t in tracks]
 
 
@@ -91,6 +93,18 @@ class SameAnswersTest(unittest.TestCase):
         self.assertSameAnswers()
         used = {int(name) % 4 for name in self.partitioned}
         self.assertEqual(used, {0, 1, 2, 3})
+
+    def test_runs_are_kept_in_the_partition_of_their_writer(self):
+        self.partitioned._v_partition = 2
+        runId = self.partitioned.startRun('t9')
+        self.assertEqual(runId % 4, 2)
+        self.assertIn(runId, self.partitioned._partitions[2].runs)
+        self.assertEqual(self.partitioned.getRun('t9').id, runId)
+        runs = self.partitioned.getRuns()
+        self.assertEqual([run.id for run in runs],
+                         sorted(run.id for run in runs))
+        self.assertEqual(sorted(run.taskId for run in runs),
+                         ['t1', 't2', 't3', 't9'])
 
     def test_ids_tell_the_partition_and_are_listed_in_order(self):
         ids = [int(name) for name in self.partitioned]
