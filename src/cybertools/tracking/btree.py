@@ -192,7 +192,6 @@ class TrackingStorage(Persistent, Contained):
             for number in range(partitions))
         self._trackCount = Length()
         self._currentRuns = self.family.OO.BTree()
-        self._taskRuns = self.family.OO.BTree()
 
     @property
     def indexAttributes(self):
@@ -265,13 +264,10 @@ class TrackingStorage(Persistent, Contained):
             [index.search(criteria) for index in self._indexes()]))
 
     def getRuns(self, taskId=None):
-        if taskId is None:
-            runIds = mergeKeys([partition.runs.keys()
-                                for partition in self._partitions])
-        else:
-            runIds = self._taskRuns.get(checkName(taskId, 'taskId'))
-            runIds = runIds.keys() if runIds else []
-        return LazyResult(self._loadRun, runIds)
+        if taskId is not None:
+            checkName(taskId, 'taskId')
+        return LazyResult(self._loadRun, mergeKeys(
+            [partition.runIds(taskId) for partition in self._partitions]))
 
     def getRun(self, taskId=None, runId=0):
         checkRunId(runId)
@@ -339,13 +335,9 @@ class TrackingStorage(Persistent, Contained):
         partition = self._writePartition()
         run = Run(partition.newRunId(), taskId, start)
         run.__parent__ = self
-        partition.runs[run.id] = run
+        partition.addRun(run)
         if taskId is not None:
             self._currentRuns[taskId] = run.id
-            runIds = self._taskRuns.get(taskId)
-            if runIds is None:
-                runIds = self._taskRuns[taskId] = self.family.IO.TreeSet()
-            runIds.insert(run.id)
         notify(RunStartedEvent(run, self))
         return run.id
 

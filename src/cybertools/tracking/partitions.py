@@ -44,6 +44,7 @@ class Partition(Persistent):
         self.lastTrackNumber = Length()
         self.runs = self.family.IO.BTree()
         self.lastRunNumber = Length()
+        self.taskRuns = self.family.OO.BTree()  # taskId: set of run ids
         self.index = TrackIndex(indexNames)
 
     def store(self, trackId, record):
@@ -54,6 +55,21 @@ class Partition(Persistent):
 
     def remove(self, trackId):
         del self.tracks[trackId]
+
+    def addRun(self, run):
+        self.runs[run.id] = run
+        if run.taskId is not None:
+            runIds = self.taskRuns.get(run.taskId)
+            if runIds is None:
+                runIds = self.taskRuns[run.taskId] = self.family.IO.TreeSet()
+            runIds.insert(run.id)
+
+    def runIds(self, taskId=None):
+        """The ids of the runs kept here (of one task), in order."""
+        if taskId is None:
+            return self.runs.keys()
+        runIds = self.taskRuns.get(taskId)
+        return runIds.keys() if runIds is not None else []
 
     def newTrackId(self):
         return self._newId(self.lastTrackNumber)
