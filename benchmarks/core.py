@@ -1,17 +1,28 @@
 """Benchmark of the core tracking storage against SQLite.
 
-Our ``TrackingStorage`` on a ZODB FileStorage is compared with a plain
-SQLite table holding the same tracks, in one process and one run, on the
-same generated workload (seeded random, so runs are repeatable):
+Our ``TrackingStorage`` is compared with a plain SQLite table holding the
+same tracks (stdlib sqlite3, WAL, synchronous=NORMAL), on the same
+generated workload (seeded random, so runs are repeatable). There are two
+parts.
+
+Single writer
+-------------
+
+One process, one run: our storage in the database named by ``--uri`` (a
+zodburi URI, see cybertools.tracking.database; default: a FileStorage in a
+temporary directory), created with ``--partitions P`` (default 1) under the
+root name ``tracking-benchmark`` (replaced if there; use a scratch
+database), and an SQLite file in the temporary directory.
 
 ingest
-    N tracks for 1,000 tasks and 5,000 users, each with a 3-item data dict
-    and an explicit time stamp (starting at the current time and increasing
-    by a random 0..2 s per track); a commit every 1,000 saves.
-    Ours: ``saveUserTrack(taskId, 0, userName, data, timeStamp=ts)`` (run 0
-    is the task's current run, started by the first save of the task).
-    SQLite: one INSERT per track with the same run number, time stamp and
-    data (as JSON). Reported as tracks/s.
+    N tracks (``--tracks``) for 1,000 tasks and 5,000 users, each with a
+    3-item data dict and an explicit time stamp (starting at the current
+    time and increasing by a random 0..2 s per track); a commit every 1,000
+    saves. Ours: ``saveUserTrack(taskId, 0, userName, data, timeStamp=ts)``
+    (run 0 is the task's current run, started by the first save of the
+    task). SQLite: one INSERT per track with the id our storage gave the
+    track, the same run number, time stamp and data (as JSON); SQLite keeps
+    no runs, it is given their numbers. Reported as tracks/s.
 
 last track
     The latest track of an existing (task, run, user):
@@ -33,59 +44,122 @@ count
 
 Before the query workloads both databases are closed and reopened (a new
 ZODB DB and connection with an empty object cache, a new SQLite
-connection); there is no warm-up, so the first query workload of each
-store pays for its cold start (the OS file cache is warm for both). Each
-query workload runs in one ZODB read transaction, so the connection cache
-may grow past ``--cache-size`` within it; it is aborted after each workload.
-The query workloads report ops/s and the p50/p99 latency of single
-operations in microseconds. No event subscribers are registered, so the
-storage's ``notify`` calls cost next to nothing here.
+connection; a ``memory://`` database would be lost on closing, so there
+only the object cache is emptied); there is no warm-up, so the first query
+workload of each store pays for its cold start (the OS file cache is warm
+for both). Each query workload runs in one ZODB read transaction, so the
+connection cache may grow past ``--cache-size`` within it; it is aborted
+after each workload. The query workloads report ops/s and the p50/p99
+latency of single operations in microseconds; every row has the ratio
+ours/SQLite of the rates (> 1: we are faster). No event subscribers are
+registered, so the storage's ``notify`` calls cost next to nothing here.
 
 After the timed part the script checks that both stores give the same
 answers for a sample of the queries, so the comparison is a fair one.
 
-It also reports the file size per track: the FileStorage before and after
-``db.pack()`` (a FileStorage keeps every old revision of an object until it
-is packed) and the SQLite database file; and the peak RSS of the process
-(both stores together) at the end.
+It also reports the file size per track, for a FileStorage only: before
+and after ``db.pack()`` (a FileStorage keeps every old revision of an
+object until it is packed), and the SQLite database file; and the peak RSS
+of the process (a high-water mark: after generating the workload, after
+our ingest, and at the end, both stores together).
+
+With a single writer and several partitions, all tracks go into the one
+partition the writer chose (see partitions.py) and every query asks all
+partitions.
+
+Concurrent ingest
+-----------------
+
+K writer processes (``--writers``, default 4) each save S tracks
+(``--concurrent-saves``, default 2,000), ONE transaction per save, with
+the standard retry loop (``transaction_manager.attempts(A)``,
+``--attempts``, default 5) into a fresh storage on a ZEO server that the
+benchmark starts (``cybertools.tracking.testing.ZEOServer``, on 127.0.0.1,
+its FileStorage in a temporary directory, run in a thread of this
+process). The writer is benchmarks/writer.py; its tracks are like the
+single-writer ones, but stamped with the time of saving. All writers open
+the database first and start together on a signal. This runs with
+partitions=1 (sequential track ids: many conflicts, and saves that still
+conflict after A attempts are given up and counted, not retried) and with
+partitions=8, each with K writers and with one writer alone (the baseline).
+The same K writers and one writer alone also save into SQLite (each its
+own connection, WAL, synchronous=NORMAL, a busy timeout, one commit per
+insert, an insert failing with "database is locked" rolled back and tried
+again, up to A attempts).
+
+Reported per row: commits/s of all writers together (committed saves over
+the wall time from the start signal to the last writer's end), conflicts
+per 100 saves (attempts that failed: retried, or given up), saves failed
+after all attempts, and the ratio of the row's commits/s to the one-writer
+commits/s (ZEO rows: the ZEO one writer with partitions=1; SQLite rows:
+the SQLite one writer). Afterwards each store is checked: every committed
+save is there exactly once, and our indexes agree with our tracks.
 
 Usage::
 
-    python benchmarks/core.py --tracks N [--lookups M] [--cache-size C]
+    python benchmarks/core.py [--tracks N] [--lookups M] [--cache-size C]
+        [--uri URI] [--partitions P] [--writers K] [--concurrent-saves S]
+        [--attempts A] [--only single|concurrent]
+    python benchmarks/core.py --tracks N --profile
+
+``--profile`` runs only our ingest, under cProfile, and prints where its
+time goes: our code (saveUserTrack) against the commits (ZODB), the time
+of each package, and the functions with the most time of their own.
 """
 
 import argparse
+import cProfile
 import json
 import os
+import platform
+import pstats
 import random
 import resource
 import shutil
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
 import transaction
-import ZODB
-import ZODB.FileStorage
 
 from cybertools.tracking.btree import TrackingStorage
+from cybertools.tracking.database import openDatabase
+from cybertools.tracking.testing import ZEOServer
 
 TASKS = 1000
 USERS = 5000
 COMMIT_EVERY = 1000
 SEED = 4711
+ROOT_NAME = 'tracking-benchmark'
+SQLITE_BUSY_TIMEOUT_MS = 5000
+CONCURRENT_PARTITIONS = (1, 8)
+WRITER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                      'writer.py')
+WRITERS_TIMEOUT = 1800      # seconds for all writers of one measurement
+PROGRESS_EVERY = 100000     # saves between progress lines of an ingest
+
+STARTED = time.perf_counter()
+
+
+def log(message):
+    """A progress line, with the seconds since the benchmark started."""
+    print('[%7.1f s] %s' % (time.perf_counter() - STARTED, message),
+          flush=True)
 
 
 # the workload
 
-def generate_tracks(count, start, seed=SEED):
+def generate_tracks(count, start, seed=SEED, partitions=1):
     """The tracks to save: a list of (task, run, user, ts, data).
 
     The time stamps start at ``start`` and increase by 0..2 s per track.
     The run is the number the storage will give the task's first run: run
-    ids are counted up over the whole storage, in the order in which the
-    tasks get their first track.
+    ids are counted up, in the order in which the tasks get their first
+    track, in steps of the number of partitions (the single writer saves
+    into the first partition, whose ids are multiples of that number).
     """
     rnd = random.Random(seed)
     runs = {}
@@ -96,7 +170,7 @@ def generate_tracks(count, start, seed=SEED):
         user = 'user-%04i' % rnd.randrange(USERS)
         ts += rnd.uniform(0.0, 2.0)
         if task not in runs:
-            runs[task] = len(runs) + 1
+            runs[task] = (len(runs) + 1) * partitions
         data = {'score': rnd.randrange(100),
                 'answer': rnd.choice('abcd') * rnd.randrange(1, 20),
                 'ok': rnd.random() < 0.5}
@@ -126,29 +200,52 @@ def generate_queries(tracks, count, seed=SEED + 1):
 
 # opening and closing the stores
 
-def open_zodb(path, cache_size):
-    db = ZODB.DB(ZODB.FileStorage.FileStorage(path), cache_size=cache_size)
-    connection = db.open()
-    return db, connection
+def filestorage_path(uri):
+    """The file of a file:// URI (as zodburi reads it), else None."""
+    if not uri.startswith('file://'):
+        return None
+    return os.path.normpath(uri[len('file://'):].split('?', 1)[0])
 
 
-def create_zodb(path, cache_size):
-    db, connection = open_zodb(path, cache_size)
-    connection.root()['tracking'] = TrackingStorage()
+def open_ours(uri, cache_size):
+    db = openDatabase(uri, cache_size=cache_size)
+    return db, db.open()
+
+
+def create_ours(uri, cache_size, partitions):
+    db, connection = open_ours(uri, cache_size)
+    storage = connection.root()[ROOT_NAME] = TrackingStorage(
+        partitions=partitions)
     transaction.commit()
+    # the single writer saves into the first partition (see generate_tracks)
+    storage._v_partition = 0
     return db, connection
 
 
-def close_zodb(db, connection):
+def close_ours(db, connection):
     transaction.abort()
     connection.close()
     db.close()
+
+
+def reopen_ours(uri, cache_size, db, connection):
+    """The database closed and opened again: an empty object cache.
+
+    A memory:// database lives only as long as its DB: there the
+    connection's object cache is emptied instead."""
+    if uri.startswith('memory://'):
+        transaction.abort()
+        connection.cacheMinimize()
+        return db, connection
+    close_ours(db, connection)
+    return open_ours(uri, cache_size)
 
 
 def open_sqlite(path):
     connection = sqlite3.connect(path)
     connection.execute('PRAGMA journal_mode=WAL')
     connection.execute('PRAGMA synchronous=NORMAL')
+    connection.execute('PRAGMA busy_timeout=%i' % SQLITE_BUSY_TIMEOUT_MS)
     return connection
 
 
@@ -172,25 +269,32 @@ def sqlite_record(row):
             'timeStamp': ts, 'data': json.loads(data)}
 
 
-# ingest
+# single writer: ingest
 
 def ingest_ours(storage, tracks):
+    """Save the tracks; return the seconds taken and the ids of the
+    tracks (with partitions they are not 1, 2, 3, ...)."""
+    ids = []
     started = time.perf_counter()
     for i, (task, run, user, ts, data) in enumerate(tracks, 1):
-        storage.saveUserTrack(task, 0, user, data, timeStamp=ts)
+        ids.append(int(storage.saveUserTrack(task, 0, user, data,
+                                             timeStamp=ts)))
         if i % COMMIT_EVERY == 0:
             transaction.commit()
+            if i % PROGRESS_EVERY == 0:
+                log('ours: %i tracks saved' % i)
     transaction.commit()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, ids
 
 
-def ingest_sqlite(connection, tracks):
+def ingest_sqlite(connection, tracks, ids):
     started = time.perf_counter()
-    for i, (task, run, user, ts, data) in enumerate(tracks, 1):
+    for i, (id, (task, run, user, ts, data)) in enumerate(zip(ids, tracks),
+                                                          1):
         connection.execute(
             'INSERT INTO tracks (id, task, run, user, ts, data) '
             'VALUES (?, ?, ?, ?, ?, ?)',
-            (i, task, run, user, ts, json.dumps(data)))
+            (id, task, run, user, ts, json.dumps(data)))
         if i % COMMIT_EVERY == 0:
             connection.commit()
     connection.commit()
@@ -207,8 +311,17 @@ def check_runs(storage, tracks):
                                  % (task, found, run))
 
 
-# the query workloads: each runs one operation per argument and returns
-# the latency of each operation in seconds
+def pack_filestorage(db, path):
+    """Pack; return the file size before, after and the seconds taken."""
+    before = file_size(path)
+    started = time.perf_counter()
+    db.pack()
+    seconds = time.perf_counter() - started
+    return before, file_size(path), seconds
+
+
+# single writer: the query workloads; each runs one operation per argument
+# and returns the latency of each operation in seconds
 
 def timed(operation, arguments):
     latencies = []
@@ -277,7 +390,16 @@ def count_sqlite(connection, tasks):
     return timed(count, [(task,) for task in tasks])
 
 
-# checking that both stores answer alike
+QUERY_WORKLOADS = [
+    # name, ours, sqlite, the key of its arguments in generate_queries()
+    ('last track', last_track_ours, last_track_sqlite, 'lookups'),
+    ('user tracks', user_tracks_ours, user_tracks_sqlite, 'users'),
+    ('time range', time_range_ours, time_range_sqlite, 'ranges'),
+    ('count', count_ours, count_sqlite, 'tasks'),
+]
+
+
+# single writer: checking that both stores answer alike
 
 def as_record(track):
     return {'id': int(track.__name__), 'taskId': track.taskId,
@@ -307,6 +429,185 @@ def check_same_results(storage, connection, queries, sample=200):
         theirs = connection.execute('SELECT count(*) FROM tracks '
                                     'WHERE task=?', (task,)).fetchone()[0]
         assert len(storage.query(taskId=task)) == theirs, task
+
+
+# concurrent ingest
+
+def run_writers(target, writers, saves, attempts):
+    """Run writer processes on a target (see writer.py), started together.
+
+    Returns their reports and the seconds from the start signal to the
+    end of the last writer."""
+    processes = [subprocess.Popen(
+        [sys.executable, WRITER, target, str(number), str(saves),
+         '--attempts', str(attempts)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for number in range(writers)]
+    for process in processes:
+        line = process.stdout.readline()
+        if line.strip() != 'ready':
+            raise RuntimeError('a writer did not start: %r' % line)
+    started = time.perf_counter()
+    for process in processes:
+        process.stdin.write('go\n')
+        process.stdin.flush()
+    reports = []
+    for process in processes:
+        out, _ = process.communicate(timeout=WRITERS_TIMEOUT)
+        if process.returncode != 0:
+            raise RuntimeError('a writer failed (exit code %i): %s'
+                               % (process.returncode, out[-2000:]))
+        reports.append(json.loads(out.splitlines()[-1]))
+    return reports, time.perf_counter() - started
+
+
+def summarize_writers(reports, seconds):
+    total = {'writers': len(reports), 'seconds': seconds}
+    for name in ('saves', 'committed', 'failed', 'conflicts'):
+        total[name] = sum(report[name] for report in reports)
+    total['commits/s'] = total['committed'] / seconds
+    return total
+
+
+def check_ours_after_writers(uri, committed):
+    """Every committed save is in the storage once; the indexes agree."""
+    db = openDatabase(uri)
+    try:
+        connection = db.open()
+        storage = connection.root()[ROOT_NAME]
+        saved = {(track.data['writer'], track.data['i'])
+                 for track in storage.values()}
+        if not len(storage) == len(saved) == committed:
+            raise AssertionError('%i saves committed, %i tracks stored, %i '
+                                 'of them different' % (committed,
+                                                        len(storage),
+                                                        len(saved)))
+        problems = storage.checkIndexes()
+        if problems:
+            raise AssertionError('indexes: %s' % problems[:10])
+        connection.close()
+    finally:
+        db.close()
+
+
+def check_sqlite_after_writers(path, committed):
+    connection = open_sqlite(path)
+    stored, different = connection.execute(
+        "SELECT count(*), count(DISTINCT json_extract(data, '$.writer') "
+        "|| '/' || json_extract(data, '$.i')) FROM tracks").fetchone()
+    connection.close()
+    if not stored == different == committed:
+        raise AssertionError('%i inserts committed, %i rows stored, %i of '
+                             'them different' % (committed, stored,
+                                                 different))
+
+
+def concurrent_ingest_zeo(partitions, writers, saves, attempts):
+    """Writers saving into a fresh storage on a fresh ZEO server."""
+    server = ZEOServer()
+    server.start()
+    try:
+        db = openDatabase(server.uri)
+        with db.transaction() as connection:
+            connection.root()[ROOT_NAME] = TrackingStorage(
+                partitions=partitions)
+        db.close()
+        reports, seconds = run_writers(server.uri, writers, saves, attempts)
+        result = summarize_writers(reports, seconds)
+        check_ours_after_writers(server.uri, result['committed'])
+    finally:
+        server.stop()
+    return result
+
+
+def concurrent_ingest_sqlite(directory, writers, saves, attempts):
+    """Writers inserting into a fresh SQLite file."""
+    path = os.path.join(directory, 'concurrent-%i.sqlite' % writers)
+    create_sqlite(path).close()
+    reports, seconds = run_writers('sqlite://' + path, writers, saves,
+                                   attempts)
+    result = summarize_writers(reports, seconds)
+    check_sqlite_after_writers(path, result['committed'])
+    return result
+
+
+# profiling
+
+def profile_area(filename, function):
+    """The package a profiled function belongs to."""
+    where = filename + ' ' + function
+    for area, marks in [
+            ('cybertools.tracking', ['cybertools/tracking']),
+            ('ZODB', ['/ZODB/']),
+            ('BTrees', ['BTrees']),
+            ('pickle', ['pickle']),
+            ('persistent', ['persistent']),
+            ('transaction', ['/transaction/']),
+            ('file I/O', ['_io.'])]:
+        if any(mark in where for mark in marks):
+            return area
+    return 'other (builtins)'
+
+
+def short_name(filename, line, function):
+    for marker in ('site-packages/', 'src/'):
+        if marker in filename:
+            filename = filename.split(marker, 1)[1]
+    if filename == '~':
+        return function
+    return '%s:%i(%s)' % (filename, line, function)
+
+
+def profile_entries(stats, filename_end, function):
+    """The (calls, cumulative seconds) of a function in a profile."""
+    calls = seconds = 0
+    for (filename, _, name), (_, nc, _, ct, _) in stats.stats.items():
+        if filename.endswith(filename_end) and name == function:
+            calls += nc
+            seconds += ct
+    return calls, seconds
+
+
+def profile_ingest(uri, cache_size, partitions, tracks, top=15):
+    """Our ingest under cProfile; print where the time goes."""
+    db, connection = create_ours(uri, cache_size, partitions)
+    profiler = cProfile.Profile()
+    profiler.runcall(ingest_ours, connection.root()[ROOT_NAME], tracks)
+    close_ours(db, connection)
+    stats = pstats.Stats(profiler)
+
+    total = stats.total_tt
+    _, ours = profile_entries(stats, 'cybertools/tracking/btree.py',
+                              'saveUserTrack')
+    _, loads = profile_entries(stats, 'ZODB/Connection.py', 'setstate')
+    _, commits = profile_entries(stats, 'transaction/_transaction.py',
+                                 'commit')
+    # every object a commit writes passes the storage's MVCC adapter
+    stores, _ = profile_entries(stats, 'ZODB/mvccadapter.py', 'store')
+    print()
+    print('profile of our ingest, %i tracks: %.1f s under the profiler, '
+          '%.1f objects written per save' % (len(tracks), total,
+                                             stores / len(tracks)))
+    print('  saveUserTrack (our code, incl. BTrees and loading objects): '
+          '%5.1f s %3.0f%%' % (ours, 100 * ours / total))
+    print('    of which loading objects (not in the object cache):     '
+          '%5.1f s %3.0f%%' % (loads, 100 * loads / total))
+    print('  transaction commit (ZODB: pickling and writing):           '
+          '%5.1f s %3.0f%%' % (commits, 100 * commits / total))
+    areas = {}
+    for (filename, _, function), (_, _, tt, _, _) in stats.stats.items():
+        area = profile_area(filename, function)
+        areas[area] = areas.get(area, 0.0) + tt
+    print('  own time by package: ' + ', '.join(
+        '%s %.1f s' % (area, seconds) for area, seconds
+        in sorted(areas.items(), key=lambda item: -item[1])))
+    print()
+    print('  %8s %8s %9s  %s' % ('own s', 'cum s', 'calls', 'function'))
+    entries = sorted(stats.stats.items(), key=lambda item: -item[1][2])
+    for (filename, line, function), (_, calls, tt, ct, _) in entries[:top]:
+        print('  %8.2f %8.2f %9i  %s' % (tt, ct, calls,
+                                          short_name(filename, line,
+                                                     function)))
 
 
 # reporting
@@ -340,6 +641,21 @@ def print_table(rows):
                       ours_latency, sql_latency))
 
 
+def print_concurrent_table(rows):
+    header = ('store', 'writers', 'saves', 'commits/s', 'conflicts/100',
+              'failed', 'vs 1 writer', 'seconds')
+    line = '%-22s %7s %6s %9s %13s %6s %11s %7s'
+    print(line % header)
+    print(line % tuple('-' * len(h) for h in header))
+    for name, result, baseline in rows:
+        print(line % (name, result['writers'], result['saves'],
+                      '%.0f' % result['commits/s'],
+                      '%.1f' % (100.0 * result['conflicts'] / result['saves']),
+                      result['failed'],
+                      '%.2f' % (result['commits/s'] / baseline['commits/s']),
+                      '%.1f' % result['seconds']))
+
+
 def file_size(path):
     return os.path.getsize(path) if os.path.exists(path) else 0
 
@@ -349,7 +665,113 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def machine_facts():
+    cpu = 'unknown CPU'
+    with open('/proc/cpuinfo') as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith('model name'):
+                cpu = line.split(':', 1)[1].strip()
+                break
+    return ('nproc %i, %s, Python %s, %s, load average %.1f'
+            % (len(os.sched_getaffinity(0)), cpu, platform.python_version(),
+               time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+               os.getloadavg()[0]))
+
+
 # the benchmark
+
+def single_writer_benchmark(options, directory, tracks, queries):
+    """Ingest and queries, ours against SQLite; print the table."""
+    uri = options.uri or 'file://' + os.path.join(directory, 'Data.fs')
+    fs_path = filestorage_path(uri)
+    sqlite_path = os.path.join(directory, 'tracks.sqlite')
+    print('single writer: %i tracks, %i tasks, %i users, %i operations per '
+          'query workload, %s, %i partition(s), ZODB cache size %i'
+          % (len(tracks), TASKS, USERS, options.lookups, uri,
+             options.partitions, options.cache_size), flush=True)
+    rss_workload = peak_rss_mb()
+
+    # ingest
+    db, zconn = create_ours(uri, options.cache_size, options.partitions)
+    ours_ingest, ids = ingest_ours(zconn.root()[ROOT_NAME], tracks)
+    check_runs(zconn.root()[ROOT_NAME], tracks)
+    rss_ours = peak_rss_mb()
+    log('ours: ingest done, %.1f s' % ours_ingest)
+    sconn = create_sqlite(sqlite_path)
+    sql_ingest = ingest_sqlite(sconn, tracks, ids)
+    sconn.close()
+    log('sqlite: ingest done, %.1f s' % sql_ingest)
+    rows = [('ingest', len(tracks) / ours_ingest, len(tracks) / sql_ingest,
+             sql_ingest / ours_ingest, '', '')]
+
+    # file sizes, before the FileStorage is packed and after
+    sizes = None
+    if fs_path is not None:
+        sizes = pack_filestorage(db, fs_path)
+        log('ours: pack done, %.1f s' % sizes[2])
+    sqlite_size = file_size(sqlite_path) + file_size(sqlite_path + '-wal')
+
+    # the queries, on freshly opened databases
+    db, zconn = reopen_ours(uri, options.cache_size, db, zconn)
+    storage = zconn.root()[ROOT_NAME]
+    sconn = open_sqlite(sqlite_path)
+    for name, ours, theirs, arguments in QUERY_WORKLOADS:
+        ours_latencies = ours(storage, queries[arguments])
+        transaction.abort()
+        sql_latencies = theirs(sconn, queries[arguments])
+        rows.append(query_row(name, ours_latencies, sql_latencies))
+        log('%s done' % name)
+    check_same_results(storage, sconn, queries)
+    close_ours(db, zconn)
+    sconn.close()
+
+    print()
+    print_table(rows)
+    print()
+    count = len(tracks)
+    if sizes is not None:
+        before, after, pack_time = sizes
+        print('FileStorage: %.0f bytes/track before pack, %.0f after pack '
+              '(pack took %.1f s)' % (before / count, after / count,
+                                      pack_time))
+    print('SQLite:      %.0f bytes/track' % (sqlite_size / count))
+    print('peak RSS:    %.0f MB with the workload generated, %.0f MB after '
+          'our ingest, %.0f MB at the end (both stores, one process)'
+          % (rss_workload, rss_ours, peak_rss_mb()))
+    print(flush=True)
+
+
+def concurrent_benchmark(options, directory):
+    """Concurrent ingest on ZEO and on SQLite; print the table."""
+    writers, saves, attempts = (options.writers, options.concurrent_saves,
+                                options.attempts)
+    print('concurrent ingest: %i writers x %i saves, one transaction per '
+          'save, %i attempts' % (writers, saves, attempts), flush=True)
+    rows = []
+    zeo_baseline = None
+    for partitions in CONCURRENT_PARTITIONS:
+        name = 'ZEO, %i partition%s' % (partitions,
+                                         's' if partitions > 1 else '')
+        for count in (1, writers):
+            result = concurrent_ingest_zeo(partitions, count, saves,
+                                           attempts)
+            if zeo_baseline is None:
+                zeo_baseline = result
+            rows.append((name, result, zeo_baseline))
+            log('%s, %i writer(s): %.0f commits/s' % (name, count,
+                                                      result['commits/s']))
+    sqlite_baseline = None
+    for count in (1, writers):
+        result = concurrent_ingest_sqlite(directory, count, saves, attempts)
+        if sqlite_baseline is None:
+            sqlite_baseline = result
+        rows.append(('SQLite', result, sqlite_baseline))
+        log('SQLite, %i writer(s): %.0f commits/s' % (count,
+                                                      result['commits/s']))
+    print()
+    print_concurrent_table(rows)
+    print(flush=True)
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -360,72 +782,57 @@ def main():
     parser.add_argument('--cache-size', type=int, default=5000,
                         help='ZODB objects cached per connection '
                              '(default 5000)')
+    parser.add_argument('--uri',
+                        help='zodburi URI of the database for the single '
+                             'writer workloads (default: a FileStorage in '
+                             'the temporary directory)')
+    parser.add_argument('--partitions', type=int, default=1,
+                        help='partitions of our storage for the single '
+                             'writer workloads (default 1)')
+    parser.add_argument('--writers', type=int, default=4,
+                        help='writer processes of the concurrent ingest '
+                             '(default 4)')
+    parser.add_argument('--concurrent-saves', type=int, default=2000,
+                        help='saves per writer in the concurrent ingest '
+                             '(default 2000)')
+    parser.add_argument('--attempts', type=int, default=5,
+                        help='attempts per save in the concurrent ingest '
+                             '(default 5)')
+    parser.add_argument('--only', choices=['single', 'concurrent'],
+                        help='run only the single writer or only the '
+                             'concurrent part')
+    parser.add_argument('--profile', action='store_true',
+                        help='only profile our ingest (see above)')
     options = parser.parse_args()
 
-    # The time stamps start now, as in live tracking: a run starts at the
-    # current time and each save extends its end, so the storage writes the
-    # run at every commit. Time stamps before the runs' start (a fixed epoch
-    # in the past) would leave the runs untouched and flatter the ingest.
-    tracks = generate_tracks(options.tracks, start=float(int(time.time())))
-    queries = generate_queries(tracks, options.lookups)
+    print(machine_facts(), flush=True)
     directory = tempfile.mkdtemp(prefix='tracking-bench-')
-    fs_path = os.path.join(directory, 'Data.fs')
-    sqlite_path = os.path.join(directory, 'tracks.sqlite')
-    print('%i tracks, %i tasks, %i users, %i operations per query workload, '
-          'ZODB cache size %i' % (len(tracks), TASKS, USERS, options.lookups,
-                                  options.cache_size))
     try:
-        # ingest
-        db, zconn = create_zodb(fs_path, options.cache_size)
-        ours_ingest = ingest_ours(zconn.root()['tracking'], tracks)
-        check_runs(zconn.root()['tracking'], tracks)
-        close_zodb(db, zconn)
-        sconn = create_sqlite(sqlite_path)
-        sql_ingest = ingest_sqlite(sconn, tracks)
-        sconn.close()
-        rows = [('ingest', len(tracks) / ours_ingest,
-                 len(tracks) / sql_ingest, sql_ingest / ours_ingest, '', '')]
-
-        # file sizes; pack the FileStorage before the queries
-        fs_before_pack = file_size(fs_path)
-        db, zconn = open_zodb(fs_path, options.cache_size)
-        started = time.perf_counter()
-        db.pack()
-        pack_time = time.perf_counter() - started
-        close_zodb(db, zconn)
-        fs_after_pack = file_size(fs_path)
-        sqlite_size = file_size(sqlite_path) + file_size(sqlite_path + '-wal')
-
-        # the queries, on freshly opened databases
-        db, zconn = open_zodb(fs_path, options.cache_size)
-        storage = zconn.root()['tracking']
-        sconn = open_sqlite(sqlite_path)
-        workloads = [
-            ('last track', last_track_ours, last_track_sqlite, 'lookups'),
-            ('user tracks', user_tracks_ours, user_tracks_sqlite, 'users'),
-            ('time range', time_range_ours, time_range_sqlite, 'ranges'),
-            ('count', count_ours, count_sqlite, 'tasks'),
-        ]
-        for name, ours, theirs, arguments in workloads:
-            ours_latencies = ours(storage, queries[arguments])
-            transaction.abort()
-            sql_latencies = theirs(sconn, queries[arguments])
-            rows.append(query_row(name, ours_latencies, sql_latencies))
-        check_same_results(storage, sconn, queries)
-        close_zodb(db, zconn)
-        sconn.close()
+        if options.profile:
+            tracks = generate_tracks(options.tracks,
+                                     start=float(int(time.time())))
+            uri = options.uri or 'file://' + os.path.join(directory,
+                                                          'Data.fs')
+            profile_ingest(uri, options.cache_size, options.partitions,
+                           tracks)
+            return
+        if options.only != 'concurrent':
+            # The time stamps start now, as in live tracking: a run starts
+            # at the current time and each save extends its end, so the
+            # storage writes the run at every commit. Time stamps before
+            # the runs' start (a fixed epoch in the past) would leave the
+            # runs untouched and flatter the ingest.
+            tracks = generate_tracks(options.tracks,
+                                     start=float(int(time.time())),
+                                     partitions=options.partitions)
+            queries = generate_queries(tracks, options.lookups)
+            single_writer_benchmark(options, directory, tracks, queries)
+            del tracks, queries
+        if options.only != 'single':
+            concurrent_benchmark(options, directory)
     finally:
         shutil.rmtree(directory)
-
-    print()
-    print_table(rows)
-    print()
-    count = len(tracks)
-    print('FileStorage: %.0f bytes/track before pack, %.0f after pack '
-          '(pack took %.2f s)' % (fs_before_pack / count,
-                                  fs_after_pack / count, pack_time))
-    print('SQLite:      %.0f bytes/track' % (sqlite_size / count))
-    print('peak RSS:    %.0f MB (both stores, one process)' % peak_rss_mb())
+    log('benchmark done')
 
 
 if __name__ == '__main__':
