@@ -40,6 +40,7 @@ from cybertools.tracking.notify.interfaces import IReadNotification
 from cybertools.tracking.notify.manager import NotificationManager
 from cybertools.tracking.testing import Participation
 from cybertools.tracking.testing import Principal
+from cybertools.tracking.testing import loadSecureConfiguration
 from cybertools.tracking.testing import recordLoads
 from cybertools.tracking.testing import docFileSuite
 
@@ -494,16 +495,7 @@ class ProxiedTest(unittest.TestCase):
     def setUp(self):
         zope.component.testing.setUp()
         self.addCleanup(zope.component.testing.tearDown)
-        xmlconfig.string("""
-            <configure xmlns="http://namespaces.zope.org/zope">
-              <include package="zope.component" />
-              <include package="zope.security" />
-              <include package="zope.annotation" />
-              <include package="zope.securitypolicy" file="meta.zcml" />
-              <include package="zope.securitypolicy" />
-              <include package="cybertools.tracking" />
-              <include package="cybertools.tracking.notify" />
-            </configure>""")
+        loadSecureConfiguration()
         oldPolicy = setSecurityPolicy(ZopeSecurityPolicy)
         self.addCleanup(setSecurityPolicy, oldPolicy)
         self.addCleanup(endInteraction)
