@@ -326,10 +326,12 @@ class TrackingStorage(Persistent, Contained):
 
     # runs
 
-    def startRun(self, taskId=None):
+    def startRun(self, taskId=None, start=None):
         if taskId is not None:
             checkName(taskId, 'taskId')
-        return self._startRun(taskId)
+        if start is not None:
+            start = checkTime(start, 'start')
+        return self._startRun(taskId, start)
 
     def _startRun(self, taskId, start=None):
         partition = self._writePartition()

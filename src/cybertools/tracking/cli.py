@@ -24,8 +24,8 @@ Exporting and importing
 - Time stamps, tasks, users and data are kept; track ids are new.
 - Runs: the tracks of one source run (one ``runId``) of a task go into one
   run of the target storage. The first time an import meets a source run
-  it starts a new run for the task (``startRun``, so the task's last
-  imported run becomes its current run); tracks already in the storage
+  it starts a new run for the task at the time of that track
+  (``startRun``, so the task's last imported run becomes its current run); tracks already in the storage
   tell where their source run went, so a later import of a longer export
   adds the new tracks of a run to the run imported before. The mapping
   lives only while the import runs: nothing is stored besides the tracks
@@ -620,7 +620,9 @@ class Importer:
             return False
         runId = self.runs.get(runKey)
         if runId is None:
-            runId = self.runs[runKey] = self.storage.startRun(taskId)
+            # the run starts with the first of its tracks
+            runId = self.runs[runKey] = self.storage.startRun(
+                taskId, start=timeStamp)
             self.newRuns += 1
         self.storage.saveUserTrack(taskId, runId, userName, data,
                                    timeStamp=timeStamp)

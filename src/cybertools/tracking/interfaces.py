@@ -274,12 +274,13 @@ class ITrackingStorageWrite(Interface):
         subscriber to ``IObjectModifiedEvent`` calls.
         """
 
-    def startRun(taskId=None):
+    def startRun(taskId=None, start=None):
         """Start a new run and return its id.
 
         With a ``taskId`` the run becomes the task's current run (replacing
-        the previous one, which stays as it is). Notifies
-        ``IRunStartedEvent``.
+        the previous one, which stays as it is). ``start`` (seconds since
+        the epoch) sets the start time instead of the current time, e.g.
+        when importing. Notifies ``IRunStartedEvent``.
         """
 
     def stopRun(taskId=None, runId=0, finish=True):

@@ -1232,6 +1232,13 @@ class RunsTest(RefusalTestCase):
                self.storage.startRun('s'), self.storage.startRun('t')]
         self.assertEqual(ids, [1, 2, 3, 4])
 
+    def test_start_run_at_a_given_time(self):
+        runId = self.storage.startRun('t', start=1700000000)
+        run = self.storage.getRun(runId=runId)
+        self.assertEqual((run.start, run.end), (1700000000.0, 1700000000.0))
+        self.assertRefused(self.storage, self.storage.startRun, 't',
+                           start='yesterday')
+
     def test_state(self):
         runs = [self.storage.getRun(runId=self.storage.startRun('t'))
                 for i in range(3)]
