@@ -113,6 +113,18 @@ class Run(Persistent, Contained):
         return resolved
 
 
+class CurrentRuns(BTrees.family64.OO.BTree):
+    """The current run of each task.
+
+    The one map every writer that starts a run writes to. Concurrent
+    inserts of different tasks into one bucket merge; a bucket split
+    conflicts with every writer inserting at the same time. Big buckets
+    make splits rare, and a bucket is written only when a run starts.
+    """
+
+    max_leaf_size = 500
+
+
 @implementer(ITrack)
 class Track:
     """One track. Not persistent itself: the storage keeps its state in a
@@ -191,7 +203,7 @@ class TrackingStorage(Persistent, Contained):
             Partition(number, partitions, self.indexAttributes)
             for number in range(partitions))
         self._trackCount = Length()
-        self._currentRuns = self.family.OO.BTree()
+        self._currentRuns = CurrentRuns()
 
     @property
     def indexAttributes(self):
