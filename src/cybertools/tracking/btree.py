@@ -33,7 +33,6 @@ from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
 from cybertools.tracking.validation import checkRunId
 from cybertools.tracking.validation import checkTime
-from cybertools.tracking.validation import copyData
 
 
 def formatTime(timeStamp):
@@ -311,7 +310,9 @@ class TrackingStorage(Persistent, Contained):
         partition = self._writePartition()
         trackId = partition.newTrackId()
         self._place(track, trackId)
-        track.data = copyData(record[4])
+        # the record is stored pickled: the track's data shares nothing
+        # with what is stored
+        track.data = record[4]
         partition.store(trackId, record)
         self._trackCount.change(1)
         partition.index.index(trackId, values)
@@ -473,15 +474,14 @@ class TrackingStorage(Persistent, Contained):
         return self._loadTrack(keyTrackId(key))
 
     def _loadTrack(self, trackId):
-        taskId, runId, userName, timeStamp, data = (
-            self._partitionOf(trackId).record(trackId))
+        return self._track(trackId, self._partitionOf(trackId).record(trackId))
+
+    def _track(self, trackId, record):
+        """A track object for a record (freshly unpickled: the track may
+        change its data without touching what is stored)."""
         track = self.trackFactory.__new__(self.trackFactory)
-        track.taskId = taskId
-        track.runId = runId
-        track.userName = userName
-        track.timeStamp = timeStamp
-        # a copy: the stored record must keep the values it is indexed under
-        track.data = copyData(data)
+        (track.taskId, track.runId, track.userName, track.timeStamp,
+         track.data) = record
         self._place(track, trackId)
         return track
 
@@ -553,11 +553,12 @@ class TrackingStorage(Persistent, Contained):
     def _reindex(self, trackId, track):
         """Store a track object's state and move its index entries."""
         record, values = self._check(track)
-        track.data = copyData(record[4])
+        track.data = record[4]
         partition = self._partitionOf(trackId)
-        if record == partition.record(trackId):
+        stored = partition.record(trackId)
+        if record == stored:
             return
-        old = self._loadTrack(trackId)
+        old = self._track(trackId, stored)
         oldValues = getIndexValues(old)
         partition.store(trackId, record)
         if values != oldValues:

@@ -60,20 +60,6 @@ def checkData(data):
     return _copyJSON(data, 'data')
 
 
-def copyData(data):
-    """A copy of (checked) track data that shares no list or dict with it."""
-    return {key: _copy(value) if type(value) in (dict, list) else value
-            for key, value in data.items()}
-
-
-def _copy(value):
-    if type(value) is dict:
-        return copyData(value)
-    if type(value) is list:
-        return [_copy(item) for item in value]
-    return value
-
-
 def _copyJSON(value, path):
     value = removeSecurityProxy(value)
     if value is None or isinstance(value, (str, bool, int)):
