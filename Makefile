@@ -20,8 +20,8 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip setuptools
 
-# reinstall when setup.py changes
-$(VENV)/.installed-%: setup.py | $(VENV)/bin/python
+# reinstall when the project metadata changes
+$(VENV)/.installed-%: pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -e '.[$*]'
 	touch $@
 
