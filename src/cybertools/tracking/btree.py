@@ -19,6 +19,7 @@ from cybertools.tracking.events import RunStoppedEvent
 from cybertools.tracking.events import TrackAddedEvent
 from cybertools.tracking.events import TrackModifiedEvent
 from cybertools.tracking.events import TrackRemovedEvent
+from cybertools.tracking.indexing import Exact  # noqa: F401 (API)
 from cybertools.tracking.indexing import TrackIndex
 from cybertools.tracking.indexing import checkIndexValues
 from cybertools.tracking.indexing import getIndexValues

@@ -46,6 +46,20 @@ def keyTrackId(key):
 
 TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
 
+
+class Exact:
+    """A query value that matches only itself, even when it ends in ``*``:
+    ``query(userName=Exact('al*'))`` finds the user named ``al*`` and not
+    every user whose name starts with ``al``."""
+
+    __slots__ = ('value',)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return 'Exact(%r)' % (self.value,)
+
 # The kinds of the metadata indexes, known before they hold any value.
 KINDS = {'taskId': 'string', 'userName': 'string', 'runId': 'number'}
 
@@ -251,8 +265,11 @@ class TrackIndex(Persistent):
         return self.family.OO.Set(heapq.merge(*sets))
 
     def _valueSets(self, name, tree, value):
+        exact = isinstance(value, Exact)
+        if exact:
+            value = value.value
         kind = checkKind('criterion', name, value, self.kind(name))
-        if kind == 'string' and value.endswith('*'):
+        if kind == 'string' and not exact and value.endswith('*'):
             prefix = value[:-1]
             sets = []
             for v, keys in tree.items(prefix):

@@ -2,6 +2,14 @@
 
 Each check raises TypeError or ValueError with a message naming the
 argument, so that a refused call is refused before anything is changed.
+
+What a storage keeps are plain values: exact ``str``, ``int``, ``float``,
+``bool`` and ``None``, and lists and dicts of these. Subclasses of these
+types are converted to the type itself (so that nothing stored needs a
+class to be read), strings must be valid Unicode (no lone surrogates:
+they cannot be encoded, so they would break every page and export that
+shows them), integers must fit in 64 bits and data may nest at most
+``MAX_DEPTH`` levels deep.
 """
 
 import math
@@ -12,14 +20,44 @@ from zope.security.proxy import removeSecurityProxy
 # 10000-01-01 UTC: later times have no four-digit year to show them with.
 LATEST_TIME = 253402300800
 
+# The longest task id or user name, in characters.
+MAX_NAME_LENGTH = 1000
+
+# How deep lists and dicts may nest in a track's data (the data mapping
+# itself is level 1).
+MAX_DEPTH = 50
+
+# Integers a record can hold: signed 64 bits, as JSON readers elsewhere
+# (and the 64-bit BTrees of the indexes) take them.
+MIN_INT = -2 ** 63
+MAX_INT = 2 ** 63 - 1
+
 
 def checkName(value, argument):
-    """A task id or user name: a non-empty string."""
+    """A task id or user name: a non-empty string of at most
+    MAX_NAME_LENGTH characters; returned as an exact str."""
     if not isinstance(value, str):
         raise TypeError('%s must be a string, not %s'
                         % (argument, type(value).__name__))
     if not value:
         raise ValueError('%s must not be empty' % argument)
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError('%s is longer than %i characters'
+                         % (argument, MAX_NAME_LENGTH))
+    return checkString(value, argument)
+
+
+def checkString(value, where):
+    """An exact str with the text of ``value`` (a str), refusing lone
+    surrogates."""
+    if type(value) is not str:
+        value = str.__str__(value)
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError as error:
+        raise ValueError('%s: %r is not valid Unicode (a lone surrogate at '
+                         'position %i)' % (where, _shorten(value),
+                                           error.start)) from None
     return value
 
 
@@ -29,7 +67,9 @@ def checkRunId(value):
         raise TypeError('runId must be an int, not %s' % type(value).__name__)
     if value < 0:
         raise ValueError('runId must not be negative: %r' % value)
-    return value
+    if value > MAX_INT:
+        raise ValueError('runId must fit in 64 bits: %r' % value)
+    return int.__index__(value)
 
 
 def checkTime(value, argument):
@@ -45,11 +85,13 @@ def checkTime(value, argument):
 
 
 def checkData(data):
-    """Return a private copy of track data, refusing what JSON can't hold.
+    """Return a private copy of track data made of plain values only,
+    refusing what JSON can't hold.
 
     The data must be a mapping with string keys; values may be str, int,
     float (finite), bool, None and lists, tuples and dicts of these. Tuples
-    become lists, so that what is stored is what an export gives back.
+    become lists and subclasses their base type, so that what is stored is
+    what an export gives back.
     """
     # data read through a security proxy is itself proxied (and so are the
     # lists and dicts in it); the copy made here is plain, so the proxies go
@@ -57,31 +99,52 @@ def checkData(data):
     if not isinstance(data, Mapping):
         raise TypeError('data must be a mapping, not %s'
                         % type(data).__name__)
-    return _copyJSON(data, 'data')
+    return _copyPlain(data, 'data', 1)
 
 
-def _copyJSON(value, path):
+def _copyPlain(value, path, depth):
     value = removeSecurityProxy(value)
-    if value is None or isinstance(value, (str, bool, int)):
+    kind = type(value)
+    # the exact types first: they are nearly all of what comes
+    if kind is str:
+        return checkString(value, path)
+    if value is None or kind is bool:
         return value
+    if kind is int or (kind is not bool and isinstance(value, int)):
+        if not MIN_INT <= value <= MAX_INT:
+            raise ValueError('%s: %r does not fit in 64 bits'
+                             % (path, value))
+        return value if kind is int else int.__index__(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError('%s: %r cannot be exported to JSON'
                              % (path, value))
-        return value
-    if isinstance(value, Mapping):
-        copy = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError('%s: keys must be strings, not %s (%r)'
-                                % (path, type(key).__name__, key))
-            copy[key] = _copyJSON(item, '%s[%r]' % (path, key))
-        return copy
-    if isinstance(value, (list, tuple)):
-        return [_copyJSON(item, '%s[%i]' % (path, i))
+        return value if kind is float else float.__float__(value)
+    if isinstance(value, str):
+        return checkString(value, path)
+    if isinstance(value, (Mapping, list, tuple)):
+        if depth >= MAX_DEPTH:
+            raise ValueError('%s: data nests deeper than %i levels'
+                             % (path, MAX_DEPTH))
+        if isinstance(value, Mapping):
+            copy = {}
+            for key, item in value.items():
+                key = removeSecurityProxy(key)
+                if not isinstance(key, str):
+                    raise TypeError('%s: keys must be strings, not %s (%r)'
+                                    % (path, type(key).__name__, key))
+                key = checkString(key, '%s: key' % path)
+                copy[key] = _copyPlain(item, '%s[%r]' % (path, key),
+                                       depth + 1)
+            return copy
+        return [_copyPlain(item, '%s[%i]' % (path, i), depth + 1)
                 for i, item in enumerate(value)]
     raise TypeError('%s: %s values cannot be exported to JSON'
-                    % (path, type(value).__name__))
+                    % (path, kind.__name__))
+
+
+def _shorten(text, length=40):
+    return text if len(text) <= length else text[:length] + '...'
 
 
 def indexKeyKind(value):
