@@ -357,10 +357,12 @@ class TrackingStorage(Persistent, Contained):
         notify(RunStartedEvent(run, self))
         return run.id
 
-    def stopRun(self, taskId=None, runId=0, finish=True):
+    def stopRun(self, taskId=None, runId=0, finish=True, stopped=None):
         checkRunId(runId)
         if taskId is not None:
             checkName(taskId, 'taskId')
+        if stopped is not None:
+            stopped = checkTime(stopped, 'stopped')
         if not runId:
             if taskId is None:
                 raise ValueError('stopRun needs a taskId or a runId')
@@ -371,12 +373,61 @@ class TrackingStorage(Persistent, Contained):
         for task in {taskId, run.taskId} - {None}:
             if self._currentRuns.get(task) == runId:
                 del self._currentRuns[task]
-        run.stopped = time.time()
+        run.stopped = time.time() if stopped is None else stopped
         run.end = max(run.end, run.stopped)
         if finish:
             run.finished = True
         notify(RunStoppedEvent(run, self))
         return runId
+
+    # restoring from a backup or an older storage
+
+    def restoreRun(self, runId, taskId=None, start=None, stopped=None,
+                   finished=False, current=False):
+        checkRunId(runId)
+        if not runId:
+            raise ValueError('runId must be 1 or more')
+        if taskId is not None:
+            checkName(taskId, 'taskId')
+        start = time.time() if start is None else checkTime(start, 'start')
+        if stopped is not None:
+            stopped = checkTime(stopped, 'stopped')
+        if current and taskId is None:
+            raise ValueError('only a run of a task can be current')
+        if self._queryRun(runId) is not None:
+            raise ValueError('there is a run %r already' % runId)
+        partition = self._partitions[runId % len(self._partitions)]
+        run = Run(runId, taskId, start)
+        run.__parent__ = self
+        run.stopped = stopped
+        run.finished = bool(finished)
+        run.end = max(start, stopped or start)
+        _raise(partition.lastRunNumber, runId // partition.count)
+        partition.addRun(run)
+        if current:
+            self._currentRuns[taskId] = runId
+        return runId
+
+    def restoreTrack(self, trackId, taskId, runId, userName, timeStamp,
+                     data):
+        try:
+            number = parseTrackId(trackId)
+        except KeyError:
+            number = 0
+        if number < 1:
+            raise ValueError('not a track id: %r' % (trackId,))
+        if number in self._partitionOf(number).tracks:
+            raise ValueError('there is a track %r already' % trackId)
+        track = self.trackFactory(taskId, runId, userName, data,
+                                  timeStamp=timeStamp)
+        record, values = self._check(track)
+        partition = self._partitionOf(number)
+        _raise(partition.lastTrackNumber, number // partition.count)
+        partition.store(number, record)
+        self._trackCount.change(1)
+        partition.index.index(number, values)
+        self._extendRun(record[1], record[3])
+        return formatTrackId(number)
 
     # maintenance
 
@@ -386,36 +437,46 @@ class TrackingStorage(Persistent, Contained):
                 self.indexAttributes)):
             self._rebuildIndexes(self.indexAttributes)
 
-    def reindexTracks(self):
-        self._rebuildIndexes(self._indexes()[0].names)
+    def reindexTracks(self, progress=None):
+        self._rebuildIndexes(self._indexes()[0].names, progress)
 
-    def _rebuildIndexes(self, names):
+    def _rebuildIndexes(self, names, progress=None):
         """Index all tracks afresh; replace the indexes only if all went
         well, so that a track that cannot be indexed changes nothing."""
         indexes = []
         for partition in self._partitions:
-            indexes.append(self._freshIndex(partition, names, indexes))
+            indexes.append(self._freshIndex(partition, names, indexes,
+                                            progress))
         for partition, index in zip(self._partitions, indexes):
             partition.index = index
 
-    def _freshIndex(self, partition, names, others=None):
+    def _freshIndex(self, partition, names, others=None, progress=None):
         """An index of the tracks of a partition, built from its records.
 
         With ``others`` (the indexes of other partitions) values of another
-        kind than the indexes hold are refused."""
+        kind than the indexes hold are refused. ``progress`` is called with
+        the number of tracks done since its last call."""
         index = TrackIndex(names)
+        done = 0
         for trackId in partition.tracks.keys():
             values = getIndexValues(self._loadTrack(trackId))
             if others is not None:
                 checkIndexValues([index] + others, values)
             index.index(trackId, values)
+            done += 1
+            if progress is not None and done == 1000:
+                progress(done)
+                done = 0
+        if progress is not None and done:
+            progress(done)
         return index
 
-    def checkIndexes(self):
+    def checkIndexes(self, progress=None):
         found = []
         count = 0
         for partition in self._partitions:
-            expected = self._freshIndex(partition, partition.index.names)
+            expected = self._freshIndex(partition, partition.index.names,
+                                        progress=progress)
             found.extend(partition.index.differences(expected))
             count += len(partition.tracks)
         if count != len(self):
@@ -584,3 +645,9 @@ class TrackingStorage(Persistent, Contained):
         end = max(run.start, run.stopped or run.start, lastTime)
         if run.end != end:
             run.end = end
+
+
+def _raise(counter, value):
+    """Raise a BTrees.Length counter to at least ``value``."""
+    if counter() < value:
+        counter.set(value)

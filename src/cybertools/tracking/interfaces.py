@@ -283,12 +283,14 @@ class ITrackingStorageWrite(Interface):
         when importing. Notifies ``IRunStartedEvent``.
         """
 
-    def stopRun(taskId=None, runId=0, finish=True):
+    def stopRun(taskId=None, runId=0, finish=True, stopped=None):
         """Stop a run and return its id (0 if there was nothing to stop).
 
         ``runId=0`` means the task's current run. A stopped run is no
         longer any task's current run; ``finish`` marks it as finished.
-        Notifies ``IRunStoppedEvent``.
+        ``stopped`` (seconds since the epoch) is the time of the stop
+        instead of the current time, e.g. when importing. Notifies
+        ``IRunStoppedEvent``.
         """
 
 
@@ -308,11 +310,34 @@ class ITrackingStorageManage(Interface):
         that are no longer asked for are dropped.
         """
 
-    def reindexTracks():
-        """Rebuild all indexes from the stored tracks."""
+    def restoreRun(runId, taskId=None, start=None, stopped=None,
+                   finished=False, current=False):
+        """Add a run under a given id, as a backup or an older storage has
+        it; return the id.
 
-    def checkIndexes():
-        """Compare the indexes with the stored tracks.
+        ValueError if the id is taken. ``stopped`` and ``finished`` give
+        its state; ``current`` makes it the task's current run. New runs
+        get ids above every restored one. No event is notified.
+        """
+
+    def restoreTrack(trackId, taskId, runId, userName, timeStamp, data):
+        """Add a track under a given name (such as ``'0000042'``), as a
+        backup or an older storage has it; return the name.
+
+        ValueError if the name is taken or the run does not exist. New
+        tracks get ids above every restored one. No event is notified.
+        """
+
+    def reindexTracks(progress=None):
+        """Rebuild all indexes from the stored tracks.
+
+        ``progress``, if given, is called now and then with the number of
+        tracks done since its last call (``tqdm``'s ``update`` fits).
+        """
+
+    def checkIndexes(progress=None):
+        """Compare the indexes with the stored tracks (``progress`` as for
+        ``reindexTracks``).
 
         Returns a list of differences, each a line of text; an empty list
         means the indexes agree with the tracks. ``reindexTracks`` repairs

@@ -11,6 +11,10 @@ functional tests, and gives browsers logged in to it.
 ``loadSecureConfiguration``, ``Principal`` and ``Participation`` set up
 what security tests need: an application's configuration and principals
 to start interactions with.
+
+``storeUnchecked`` stores a track the way an older version (or a damaged
+database) may have left it, bypassing the storage's checks, for tests of
+the readers that must survive such records.
 """
 
 import base64
@@ -294,3 +298,19 @@ class ServerTestCase(unittest.TestCase):
         with self.assertRaises(HTTPError) as cm:
             self.open(login, path)
         self.assertIn(cm.exception.code, (401, 403))
+
+
+def storeUnchecked(storage, taskId, runId, userName, data, timeStamp):
+    """Store and index a track without checking its values (a lone
+    surrogate in a name, say); return its name. The run must exist."""
+    from cybertools.tracking.indexing import getIndexValues
+    track = storage.trackFactory(taskId, runId, userName, data,
+                                 timeStamp=timeStamp)
+    partition = storage._writePartition()
+    trackId = partition.newTrackId()
+    storage._place(track, trackId)
+    partition.store(trackId, (taskId, runId, userName, timeStamp, data))
+    storage._trackCount.change(1)
+    partition.index.index(trackId, getIndexValues(track))
+    storage._extendRun(runId, timeStamp)
+    return track.__name__
