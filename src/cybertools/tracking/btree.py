@@ -28,12 +28,27 @@ from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.partitions import Partition
+from cybertools.tracking.records import PICKLE_START
+from cybertools.tracking.records import decodeRecord
+from cybertools.tracking.records import encodeRecord
 from cybertools.tracking.results import LazyResult
+from cybertools.tracking.session import _Owner
+from cybertools.tracking.session import sessionOf
+from cybertools.tracking.session import tracked
 from cybertools.tracking.results import mergeKeys
 from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
 from cybertools.tracking.validation import checkRunId
 from cybertools.tracking.validation import checkTime
+
+
+# The layout of a storage's state: 1 pickled records and stored run ends,
+# 2 JSON records and derived run ends (see TrackingStorage.upgrade).
+LAYOUT = 2
+
+# The user name of tracks saved without one (userName=None: a job run
+# without a principal, say).
+ANONYMOUS = '(anonymous)'
 
 
 def formatTime(timeStamp):
@@ -58,8 +73,14 @@ def parseTrackId(name):
 
 @implementer(IRun)
 class Run(Persistent, Contained):
-    """A run of a task. Persistent, so that changes of ``end`` and
-    ``finished`` are stored; concurrent changes of these merge."""
+    """A run of a task. Persistent, so that stopping it is stored;
+    concurrent changes of its state merge.
+
+    Saving a track does not write its run: ``end`` is derived from the
+    run's tracks (the latest of its start, its tracks' time stamps and the
+    time it was stopped), so a run that many users work in at once is no
+    object they all write.
+    """
 
     taskId = None
     stopped = None
@@ -69,7 +90,17 @@ class Run(Persistent, Contained):
         self.id = id
         self.__name__ = str(id)
         self.taskId = taskId
-        self.start = self.end = time.time() if start is None else start
+        self.start = time.time() if start is None else start
+
+    @property
+    def end(self):
+        end = max(self.start, self.stopped or self.start)
+        storage = self.__parent__
+        if storage is not None:
+            last = storage._lastTrackTime(self.id)
+            if last is not None and last > end:
+                end = last
+        return end
 
     @property
     def state(self):
@@ -82,12 +113,12 @@ class Run(Persistent, Contained):
                                        formatTime(self.end),
                                        str(self.finished)))
 
-    # How concurrent changes of one attribute merge: every save extends its
-    # run's end, so two users saving in one run must not conflict.
+    # How concurrent changes of one attribute merge (two users stopping
+    # one run at once; an 'end' stored by the first layout).
     _merges = {
-        'end': max,
         'stopped': lambda a, b: max(a or 0.0, b or 0.0) or None,
         'finished': lambda a, b: a or b,
+        'end': max,
     }
 
     def _p_resolveConflict(self, oldState, savedState, newState):
@@ -127,14 +158,18 @@ class CurrentRuns(BTrees.family64.OO.BTree):
 
 @implementer(ITrack)
 class Track:
-    """One track. Not persistent itself: the storage keeps its state in a
-    BTree and gives out track objects as working copies (see ITrack)."""
+    """One track. Not persistent itself: the storage keeps its state as a
+    record in a BTree. Within a connection the storage gives out one track
+    object per stored track; setting its metadata or data, or changing its
+    data in place, is stored when the transaction commits and undone when
+    it aborts (see session.py)."""
 
     metadata_attributes = ('taskId', 'runId', 'userName', 'timeStamp')
     index_attributes = metadata_attributes
     typeName = 'Track'
 
     __name__ = __parent__ = None
+    _session = None     # the storage's session, once the track is stored
 
     def __init__(self, taskId, runId, userName, data=None, timeStamp=None):
         self.taskId = taskId
@@ -143,9 +178,27 @@ class Track:
         self.timeStamp = time.time() if timeStamp is None else timeStamp
         self.data = {} if data is None else data
 
+    def __setattr__(self, name, value):
+        session = self._session
+        if session is None:
+            object.__setattr__(self, name, value)
+            return
+        if name == 'data':
+            value = tracked(value, self.__dict__['_owner'])
+        object.__setattr__(self, name, value)
+        if name == 'data' or name in self.metadata_attributes:
+            session.markChanged(parseTrackId(self.__name__), self)
+
+    def _trackChanged(self):
+        """Called by the containers of the data when they change."""
+        session = self._session
+        if session is not None:
+            session.markChanged(parseTrackId(self.__name__), self)
+
     @property
     def metadata(self):
-        return {name: getattr(self, name) for name in self.metadata_attributes}
+        return {name: getattr(self, name, None)
+                for name in self.metadata_attributes}
 
     @property
     def indexdata(self):
@@ -157,6 +210,15 @@ class Track:
 
     def update(self, newData, overwrite=False):
         return self.__parent__.updateTrack(self, newData, overwrite=overwrite)
+
+    def __getstate__(self):
+        # a copy of a track (copy.copy, pickle) is a detached one
+        state = dict(self.__dict__)
+        for name in ('_session', '_owner', '_stored'):
+            state.pop(name, None)
+        if 'data' in state:
+            state['data'] = copy.deepcopy(state['data'])
+        return state
 
     def __eq__(self, other):
         if type(other) is not type(self):
@@ -180,9 +242,9 @@ class Track:
 class TrackingStorage(Persistent, Contained):
     """Tracks and runs in BTrees, with indexes on the tracks' metadata.
 
-    A track is stored as a record ``(taskId, runId, userName, timeStamp,
-    data)`` under an integer id, in one of the storage's partitions (see
-    partitions.py; one unless asked for more). Counters are
+    A track is stored as a record of plain values (see records.py) under
+    an integer id, in one of the storage's partitions (see partitions.py;
+    one unless asked for more). Counters are
     ``BTrees.Length`` objects and all other state lives in BTrees, so after
     the storage is first committed saving tracks never writes the storage
     object itself.
@@ -190,6 +252,12 @@ class TrackingStorage(Persistent, Contained):
 
     family = BTrees.family64
     trackFactory = Track
+    # the original's attribute, read by its users: no other storage behind
+    storage = None
+    # the layout of the stored state: a storage without a value of its own
+    # was made by the first layout (see upgrade())
+    layout = 1
+    _indexAttributes = None
 
     def __init__(self, trackFactory=None, partitions=1):
         if trackFactory is not None:
@@ -204,14 +272,28 @@ class TrackingStorage(Persistent, Contained):
             for number in range(partitions))
         self._trackCount = Length()
         self._currentRuns = CurrentRuns()
+        self.layout = LAYOUT
 
     @property
     def indexAttributes(self):
+        """The names indexed: the track class's metadata attributes, then
+        its further index attributes, then any set here (as the original
+        allowed: ``storage.indexAttributes = (...)`` and
+        ``setupIndexes()``)."""
         factory = self.trackFactory
         names = list(factory.metadata_attributes)
-        names.extend(name for name in factory.index_attributes
-                     if name not in names)
+        for name in (factory.index_attributes
+                     + (self._indexAttributes or ())):
+            if name not in names:
+                names.append(name)
         return tuple(names)
+
+    @indexAttributes.setter
+    def indexAttributes(self, names):
+        if isinstance(names, str) or not all(
+                isinstance(name, str) and name for name in names):
+            raise TypeError('indexAttributes must be a sequence of names')
+        self._indexAttributes = tuple(names)
 
     # the read container of tracks
 
@@ -241,10 +323,13 @@ class TrackingStorage(Persistent, Contained):
         return list(self)
 
     def values(self):
-        return (self._loadTrack(trackId) for trackId in self._trackIds())
+        return LazyResult(self._loadTrack, list(self._trackIds()))
 
     def items(self):
-        return ((track.__name__, track) for track in self.values())
+        return LazyResult(self._loadItem, list(self._trackIds()))
+
+    def _loadItem(self, trackId):
+        return formatTrackId(trackId), self._loadTrack(trackId)
 
     def __delitem__(self, name):
         self.removeTrack(self[name])
@@ -252,11 +337,13 @@ class TrackingStorage(Persistent, Contained):
     # queries
 
     def getUserTracks(self, taskId, runId, userName):
+        userName = ANONYMOUS if userName is None else userName
         userKey = self._userKey(taskId, runId, userName)
         return self._trackResult(mergeKeys(
             [index.userKeys(*userKey) for index in self._indexes()]))
 
     def getLastUserTrack(self, taskId, runId, userName):
+        userName = ANONYMOUS if userName is None else userName
         userKey = self._userKey(taskId, runId, userName)
         keys = [index.lastUserKey(*userKey) for index in self._indexes()]
         keys = [key for key in keys if key is not None]
@@ -293,33 +380,41 @@ class TrackingStorage(Persistent, Contained):
                       timeStamp=None, overwrite=False):
         checkRunId(runId)
         checkName(taskId, 'taskId')
+        userName = ANONYMOUS if userName is None else userName
         if not runId:
             runId = self._currentRuns.get(taskId, 0)
         if update and runId:
             last = self.getLastUserTrack(taskId, runId, userName)
             if last is not None:
                 return self._update(last, data, overwrite, timeStamp)
-        track = self.trackFactory(taskId, runId, userName, data,
-                                  timeStamp=timeStamp)
+        track = self._newTrack(taskId, runId, userName, data, timeStamp)
         record, values = self._check(track, newRun=not runId)
         if not runId:
             # a run started for an imported track starts at the track's time
             start = None if timeStamp is None else record[3]
             runId = self._startRun(taskId, start)
-            track.runId = values['runId'] = runId
-            record = (record[0], runId) + record[2:]
+            track.runId = values['runId'] = record[1] = runId
         partition = self._writePartition()
         trackId = partition.newTrackId()
-        self._place(track, trackId)
-        # the record is stored pickled: the track's data shares nothing
-        # with what is stored
-        track.data = record[4]
-        partition.store(trackId, record)
-        self._trackCount.change(1)
-        partition.index.index(trackId, values)
-        self._extendRun(runId, record[3])
+        self._storeNew(partition, trackId, track, record, values)
         notify(TrackAddedEvent(track, self, track.__name__))
         return track.__name__
+
+    def _newTrack(self, taskId, runId, userName, data, timeStamp):
+        """A track of the storage's class; classes written for the original
+        take (taskId, runId, userName, data) only and set the time
+        themselves."""
+        track = self.trackFactory(taskId, runId, userName, data)
+        if timeStamp is not None:
+            track.timeStamp = timeStamp
+        return track
+
+    def _storeNew(self, partition, trackId, track, record, values):
+        raw = encodeRecord(record)
+        partition.store(trackId, raw)
+        self._trackCount.change(1)
+        partition.index.index(trackId, values)
+        self._attach(track, trackId, record, raw)
 
     def updateTrack(self, track, data, overwrite=False):
         self._trackIdOf(track)
@@ -330,13 +425,39 @@ class TrackingStorage(Persistent, Contained):
 
     def removeTrack(self, track):
         trackId = self._trackIdOf(track)
-        old = self._loadTrack(trackId)
         partition = self._partitionOf(trackId)
+        old = self._track(trackId, partition.record(trackId))
         partition.remove(trackId)
         self._trackCount.change(-1)
         partition.index.unindex(trackId, getIndexValues(old))
-        self._fitRunEnd(old.runId)
+        sessionOf(self).forget(trackId)
         notify(TrackRemovedEvent(track, self, track.__name__))
+
+    # the original's names for these, as its users call them
+
+    def indexTrack(self, trackNum, track, idx=None):
+        """Store a track's current state and reindex it (the original's
+        tracks were persistent, so changes were already stored and this
+        only updated the indexes; ``idx`` named one index to update)."""
+        if idx is not None and idx not in self.indexAttributes:
+            raise ValueError('Index %r not available.' % (idx,))
+        self.reindexTrack(track)
+
+    def unindexTrack(self, trackNum, track):
+        """The track is being removed (the original's callers then delete
+        it from the container): it is removed when the transaction commits
+        unless that was done before."""
+        self._scheduleRemoval(removeSecurityProxy(track))
+
+    def _scheduleRemoval(self, track):
+        trackId = self._trackIdOf(track)
+        sessionOf(self).removeAtCommit(trackId, track)
+
+    def setTrackData(self, track, data):
+        """Replace a track's data, keeping its time stamp."""
+        self._trackIdOf(track)
+        track = removeSecurityProxy(track)
+        self._update(track, data, True, track.timeStamp, always=True)
 
     # runs
 
@@ -374,7 +495,6 @@ class TrackingStorage(Persistent, Contained):
             if self._currentRuns.get(task) == runId:
                 del self._currentRuns[task]
         run.stopped = time.time() if stopped is None else stopped
-        run.end = max(run.end, run.stopped)
         if finish:
             run.finished = True
         notify(RunStoppedEvent(run, self))
@@ -401,7 +521,6 @@ class TrackingStorage(Persistent, Contained):
         run.__parent__ = self
         run.stopped = stopped
         run.finished = bool(finished)
-        run.end = max(start, stopped or start)
         _raise(partition.lastRunNumber, runId // partition.count)
         partition.addRun(run)
         if current:
@@ -418,18 +537,45 @@ class TrackingStorage(Persistent, Contained):
             raise ValueError('not a track id: %r' % (trackId,))
         if number in self._partitionOf(number).tracks:
             raise ValueError('there is a track %r already' % trackId)
-        track = self.trackFactory(taskId, runId, userName, data,
-                                  timeStamp=timeStamp)
+        track = self._newTrack(taskId, runId, userName, data, timeStamp)
         record, values = self._check(track)
         partition = self._partitionOf(number)
         _raise(partition.lastTrackNumber, number // partition.count)
-        partition.store(number, record)
-        self._trackCount.change(1)
-        partition.index.index(number, values)
-        self._extendRun(record[1], record[3])
+        self._storeNew(partition, number, track, record, values)
         return formatTrackId(number)
 
     # maintenance
+
+    def upgrade(self, progress=None):
+        """Bring a storage of an earlier layout to the current one; return
+        the number of records rewritten (0 when there was nothing to do).
+
+        Layout 1 kept records as pickles and stored each run's end; both
+        are still read, so upgrading can wait, but it rewrites the records
+        as JSON (see records.py) and drops the stored ends, which are
+        derived from the tracks now. Ids, time stamps, runs and index
+        entries stay as they are. ``progress`` as for ``reindexTracks``.
+        """
+        rewritten = 0
+        for partition in self._partitions:
+            done = 0
+            for trackId, raw in list(partition.tracks.items()):
+                if raw[:1] == PICKLE_START:
+                    partition.store(trackId, encodeRecord(decodeRecord(raw)))
+                    rewritten += 1
+                done += 1
+                if progress is not None and done == 1000:
+                    progress(done)
+                    done = 0
+            if progress is not None and done:
+                progress(done)
+            for run in partition.runs.values():
+                if 'end' in run.__dict__:
+                    del run.__dict__['end']
+                    run._p_changed = True
+        if self.layout != LAYOUT:
+            self.layout = LAYOUT
+        return rewritten
 
     def setupIndexes(self):
         names = self._indexes()[0].names
@@ -458,8 +604,8 @@ class TrackingStorage(Persistent, Contained):
         the number of tracks done since its last call."""
         index = TrackIndex(names)
         done = 0
-        for trackId in partition.tracks.keys():
-            values = getIndexValues(self._loadTrack(trackId))
+        for trackId, raw in partition.tracks.items():
+            values = getIndexValues(self._track(trackId, decodeRecord(raw)))
             if others is not None:
                 checkIndexValues([index] + others, values)
             index.index(trackId, values)
@@ -530,26 +676,78 @@ class TrackingStorage(Persistent, Contained):
             self._v_partition = None
 
     def _trackResult(self, keys):
-        return LazyResult(self._loadTrackByKey, keys)
+        # the keys are taken now: a result stays what the query found,
+        # whatever is saved, changed or removed while it is used
+        return LazyResult(self._loadTrackByKey, list(keys))
 
     def _loadTrackByKey(self, key):
         return self._loadTrack(keyTrackId(key))
 
     def _loadTrack(self, trackId):
-        return self._track(trackId, self._partitionOf(trackId).record(trackId))
-
-    def _track(self, trackId, record):
-        """A track object for a record (freshly unpickled: the track may
-        change its data without touching what is stored)."""
+        """The track object of a stored track: the one in use in this
+        connection, or a new one."""
+        session = sessionOf(self)
+        track = session.get(trackId)
+        partition = self._partitionOf(trackId)
+        if track is not None:
+            if track._stored is not partition.tracks.get(trackId) and \
+                    trackId not in session.dirty:
+                # stored anew since (by another connection, or undone)
+                self._revert(trackId, track)
+            return track
+        raw = partition.raw(trackId)
+        record = decodeRecord(raw)
         track = self.trackFactory.__new__(self.trackFactory)
-        (track.taskId, track.runId, track.userName, track.timeStamp,
-         track.data) = record
-        self._place(track, trackId)
+        self._setState(track, record)
+        self._attach(track, trackId, record, raw)
         return track
 
-    def _place(self, track, trackId):
-        track.__name__ = formatTrackId(trackId)
-        track.__parent__ = self
+    def _track(self, trackId, record):
+        """A detached track object for a record (for index values)."""
+        track = self.trackFactory.__new__(self.trackFactory)
+        self._setState(track, record)
+        track.__dict__.update(__name__=formatTrackId(trackId),
+                              __parent__=self)
+        return track
+
+    def _setState(self, track, record):
+        state = track.__dict__
+        (state['taskId'], state['runId'], state['userName'],
+         state['timeStamp'], state['data']) = record[:5]
+        if len(record) > 5:
+            state.update(record[5])
+
+    def _attach(self, track, trackId, record, raw):
+        """Make a track object the one of a stored track in this
+        connection."""
+        session = sessionOf(self)
+        state = track.__dict__
+        owner = _Owner(track)
+        state.update(__name__=formatTrackId(trackId), __parent__=self,
+                     _session=session, _owner=owner, _stored=raw,
+                     data=tracked(record[4], owner))
+        session.add(trackId, track)
+
+    def _isStored(self, trackId):
+        return trackId in self._partitionOf(trackId).tracks
+
+    def _storeChanged(self, trackId, track):
+        """Store a track changed in place (at commit, see session.py)."""
+        self._reindex(trackId, track)
+
+    def _revert(self, trackId, track):
+        """Give a track object its stored state again."""
+        partition = self._partitionOf(trackId)
+        raw = partition.tracks.get(trackId)
+        if raw is None:
+            return
+        record = decodeRecord(raw)
+        extra = set(track.metadata_attributes[4:])
+        for name in extra:
+            track.__dict__.pop(name, None)
+        self._setState(track, record)
+        track.__dict__.update(_stored=raw,
+                              data=tracked(record[4], track._owner))
 
     def _trackIdOf(self, track):
         """The id of a track object of this storage that is still stored.
@@ -584,8 +782,9 @@ class TrackingStorage(Persistent, Contained):
     def _check(self, track, newRun=False):
         """Check a track object's state before storing it.
 
-        Returns the record to store and the index values; changes nothing.
-        With ``newRun`` the track's run is still to be started.
+        Returns the record to store (a list, see records.py) and the index
+        values; changes nothing. With ``newRun`` the track's run is still
+        to be started.
         """
         taskId = checkName(track.taskId, 'taskId')
         userName = checkName(track.userName, 'userName')
@@ -594,58 +793,64 @@ class TrackingStorage(Persistent, Contained):
             self._getRun(runId)
         timeStamp = checkTime(track.timeStamp, 'timeStamp')
         data = checkData(track.data)
+        record = [taskId, runId, userName, timeStamp, data]
+        extraNames = track.metadata_attributes[4:]
+        if extraNames:
+            extra = checkData({name: getattr(track, name, None)
+                               for name in extraNames})
+            record.append(extra)
         values = getIndexValues(track)
         values.update(taskId=taskId, runId=runId, userName=userName,
                       timeStamp=timeStamp)
+        if extraNames:
+            values.update(extra)
         checkIndexValues(self._indexes(), values)
-        return (taskId, runId, userName, timeStamp, data), values
+        return record, values
 
-    def _update(self, track, data, overwrite, timeStamp):
+    def _update(self, track, data, overwrite, timeStamp, always=False):
         data = checkData({} if data is None else data)
-        if not data and not overwrite:
+        if not data and not overwrite and not always:
             return track.__name__
         changed = copy.copy(track)
         changed.data = dict(data) if overwrite else dict(track.data, **data)
         changed.timeStamp = time.time() if timeStamp is None else timeStamp
-        self._reindex(parseTrackId(track.__name__), changed)
-        track.data, track.timeStamp = changed.data, changed.timeStamp
+        trackId = parseTrackId(track.__name__)
+        self._reindex(trackId, changed)
+        track.__dict__.update(timeStamp=changed.timeStamp,
+                              _stored=changed.__dict__['_stored'])
+        track.__dict__['data'] = tracked(changed.data,
+                                         track.__dict__.get('_owner'))
+        sessionOf(self).markStored(trackId)
         notify(TrackModifiedEvent(track))
         return track.__name__
 
     def _reindex(self, trackId, track):
         """Store a track object's state and move its index entries."""
         record, values = self._check(track)
-        track.data = record[4]
         partition = self._partitionOf(trackId)
         stored = partition.record(trackId)
-        if record == stored:
-            return
-        old = self._track(trackId, stored)
-        oldValues = getIndexValues(old)
-        partition.store(trackId, record)
-        if values != oldValues:
-            partition.index.unindex(trackId, oldValues)
-            partition.index.index(trackId, values)
-        if old.runId != track.runId or old.timeStamp > track.timeStamp:
-            self._fitRunEnd(old.runId)
-        self._extendRun(track.runId, track.timeStamp)
+        raw = encodeRecord(record)
+        track.__dict__['_stored'] = raw
+        if record != stored:
+            old = self._track(trackId, stored)
+            oldValues = getIndexValues(old)
+            partition.store(trackId, raw)
+            if values != oldValues:
+                partition.index.unindex(trackId, oldValues)
+                partition.index.index(trackId, values)
+        else:
+            track.__dict__['_stored'] = partition.raw(trackId)
+        if track.__dict__.get('_session') is not None:
+            track._session.markStored(trackId)
 
-    def _extendRun(self, runId, timeStamp):
-        run = self._loadRun(runId)
-        if timeStamp > run.end:
-            run.end = timeStamp
-
-    def _fitRunEnd(self, runId):
-        """Set a run's end after tracks were removed or moved back."""
-        run = self._loadRun(runId)
+    def _lastTrackTime(self, runId):
+        """The time stamp of a run's latest track, None without tracks."""
         keys = [index.lastKey('runId', runId) for index in self._indexes()]
         last = max((key for key in keys if key is not None), default=None)
-        lastTime = (self._loadTrack(keyTrackId(last)).timeStamp
-                    if last is not None else run.start)
-        end = max(run.start, run.stopped or run.start, lastTime)
-        if run.end != end:
-            run.end = end
-
+        if last is None:
+            return None
+        trackId = keyTrackId(last)
+        return self._partitionOf(trackId).record(trackId)[3]
 
 def _raise(counter, value):
     """Raise a BTrees.Length counter to at least ``value``."""

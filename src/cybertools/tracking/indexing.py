@@ -77,7 +77,11 @@ class TrackIndexData:
         track = self.context
         values = track.metadata
         data = track.data
-        for name in track.index_attributes:
+        # the storage may index more than the class names (the original's
+        # settable indexAttributes)
+        names = getattr(track.__parent__, 'indexAttributes',
+                        track.index_attributes)
+        for name in names:
             if name not in values:
                 value = data.get(name)
                 if value is not None:
@@ -231,7 +235,10 @@ class TrackIndex(Persistent):
         low, high = _timeRange(criteria)
         for name in criteria:
             if name not in self.values and name != 'timeStamp':
-                raise ValueError('unknown criterion %r (indexes: %s)'
+                # the original ignored unknown criteria: say why we don't
+                raise ValueError('unknown criterion %r (indexes: %s); a '
+                                 'criterion without an index is refused, not '
+                                 'ignored'
                                  % (name, ', '.join(self.names + TIME_CRITERIA)))
         sets = [self._matching(name, value)
                 for name, value in sorted(criteria.items())]

@@ -148,9 +148,10 @@ class IWriteTrack(Interface):
 class ITrack(IReadTrack, IWriteTrack):
     """One record of what a user did: a task, a run, a user, a time, data.
 
-    A track object is a working copy: change its attributes (or call
-    ``update``) and notify ``zope.lifecycleevent.modified(track)`` to store
-    the change and reindex the track.
+    Within a connection a storage gives out one object per stored track.
+    Setting its metadata or data, or changing its data in place, is stored
+    and reindexed when the transaction commits and undone when it aborts;
+    ``update`` and ``zope.lifecycleevent.modified(track)`` store it at once.
     """
 
 
@@ -326,6 +327,11 @@ class ITrackingStorageManage(Interface):
 
         ValueError if the name is taken or the run does not exist. New
         tracks get ids above every restored one. No event is notified.
+        """
+
+    def upgrade(progress=None):
+        """Bring a storage written by an earlier version to the current
+        layout; return the number of records rewritten (0: nothing to do).
         """
 
     def reindexTracks(progress=None):

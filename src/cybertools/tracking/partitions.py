@@ -8,19 +8,12 @@ commit. Reading merges the partitions: every lookup is done once per
 partition, so more partitions make queries slower.
 """
 
-import pickle
-
 import BTrees
 from BTrees.Length import Length
 from persistent import Persistent
 
 from cybertools.tracking.indexing import TrackIndex
-
-
-# Records are plain values (strings, numbers, lists, dicts): pickled with
-# the standard library they need no class, and protocol 4 reads everywhere
-# from Python 3.4 on.
-RECORD_PROTOCOL = 4
+from cybertools.tracking.records import decodeRecord
 
 
 class Partition(Persistent):
@@ -47,11 +40,15 @@ class Partition(Persistent):
         self.taskRuns = self.family.OO.BTree()  # taskId: set of run ids
         self.index = TrackIndex(indexNames)
 
-    def store(self, trackId, record):
-        self.tracks[trackId] = pickle.dumps(record, RECORD_PROTOCOL)
+    def store(self, trackId, raw):
+        """Store an encoded record (see records.py)."""
+        self.tracks[trackId] = raw
+
+    def raw(self, trackId):
+        return self.tracks[trackId]
 
     def record(self, trackId):
-        return pickle.loads(self.tracks[trackId])
+        return decodeRecord(self.tracks[trackId])
 
     def remove(self, trackId):
         del self.tracks[trackId]

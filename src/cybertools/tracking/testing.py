@@ -304,13 +304,15 @@ def storeUnchecked(storage, taskId, runId, userName, data, timeStamp):
     """Store and index a track without checking its values (a lone
     surrogate in a name, say); return its name. The run must exist."""
     from cybertools.tracking.indexing import getIndexValues
-    track = storage.trackFactory(taskId, runId, userName, data,
-                                 timeStamp=timeStamp)
+    import json
+    track = storage.trackFactory(taskId, runId, userName, data)
+    track.timeStamp = timeStamp
     partition = storage._writePartition()
     trackId = partition.newTrackId()
-    storage._place(track, trackId)
-    partition.store(trackId, (taskId, runId, userName, timeStamp, data))
+    track.__name__, track.__parent__ = '%07i' % trackId, storage
+    # ASCII JSON: lone surrogates escaped, and read back as they were
+    raw = json.dumps([taskId, runId, userName, timeStamp, data]).encode()
+    partition.store(trackId, raw)
     storage._trackCount.change(1)
     partition.index.index(trackId, getIndexValues(track))
-    storage._extendRun(runId, timeStamp)
     return track.__name__

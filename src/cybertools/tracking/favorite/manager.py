@@ -41,6 +41,7 @@ class FavoriteManager:
         self.context = self.__parent__ = context
 
     def isFavorite(self, userName, taskId):
+        checkName(userName, 'userName')
         return len(self._favorites(userName, taskId)) > 0
 
     def list(self, userName):

@@ -54,6 +54,8 @@ class NotificationManager:
 
     def notify(self, taskId, userName, ntfType, media=None, priority='info',
                **kw):
+        # a notification is for someone: no anonymous user here
+        checkName(userName, 'userName')
         for name in MANAGED:
             if name in kw:
                 raise ValueError('%s cannot be given: the manager sets it'

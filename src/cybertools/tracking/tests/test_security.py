@@ -8,6 +8,8 @@ template) does. The storage itself is created and inspected unproxied.
 
 import unittest
 
+import transaction
+
 import zope.annotation
 import zope.component
 import zope.component.testing
@@ -329,12 +331,17 @@ class SavePermissionTests(SecurityTestCase):
         self.assertTrue(self.storage.getRun(runId=4).finished)
 
     def test_setting_track_data_is_allowed(self):
-        """set_schema: the working copy may be changed; the storage is not,
-        until modified() (next test)."""
+        """set_schema: the track may be changed; the change is stored when
+        the transaction commits (or at once with modified(), next test)."""
         track = self.proxy['0000001']
         track.data = {'answer': 10}
         self.assertEqual(track.data, {'answer': 10})
-        self.assertEqual(self.storage['0000001'].data, {'answer': 1})
+        self.assertEqual(self.storage._partitions[0].record(1)[4],
+                         {'answer': 1})
+        transaction.commit()
+        self.assertEqual(self.storage._partitions[0].record(1)[4],
+                         {'answer': 10})
+        self.assertIndexesAgree()
 
     def test_modified_proxied_track_is_stored(self):
         """How a changed working copy is stored: modified() makes the

@@ -162,7 +162,8 @@ class RefusedSaveTest(RefusalTestCase):
 
     def test_bad_user_name(self):
         # 'a004' has no run yet: a refused save must not start one
-        for userName in ('', None, 5, b'u1', ('u1',)):
+        # (None is the anonymous user: see test_anonymous_user)
+        for userName in ('', 5, b'u1', ('u1',), 'u\ud800', 'u' * 1001):
             for taskId, runId in (('a001', 0), ('a001', 1), ('a004', 0)):
                 for update in (False, True):
                     with self.subTest(userName=userName, taskId=taskId,

@@ -301,30 +301,31 @@ class ConcurrencyTest(FileStorageTestCase):
         self.assertEqual(run.id, self.runId)
         self.assertEqual(run.end, max(t.timeStamp for t in storage.query()))
 
-    def test_concurrent_changes_of_run_end_merge(self):
-        # every save extends its run's end: two users saving in one run
-        # must not conflict on the Run object
-        runs = [self.storageOf(i).getRun('task') for i in range(2)]
-        start = runs[0].start
-        runs[0].end = start + 20
-        runs[1].end = start + 10
-        self.tms[0].commit()
-        self.tms[1].commit()        # no ConflictError: the ends merge
-        run = self.freshStorage().getRun('task')
-        self.assertEqual(run.end, start + 20)
+    def test_saves_in_one_run_do_not_write_the_run(self):
+        # a run's end follows from its tracks: two users saving in one run
+        # do not both write the Run object
+        for i in range(2):
+            self.tms[i].begin()
+            self.storageOf(i).saveUserTrack('task', 0, 'u%i' % (i + 1), {})
+            self.assertFalse(self.storageOf(i).getRun('task')._p_changed)
+            self.tms[i].commit()
+        storage = self.freshStorage()
+        self.assertEqual(storage.getRun('task').end,
+                         max(t.timeStamp for t in storage.query()))
 
-    def test_concurrent_stop_and_end_change_merge(self):
-        runs = [self.storageOf(i).getRun('task') for i in range(2)]
-        later = runs[0].start + 1000
-        runs[0].end = later
-        self.assertEqual(self.storageOf(1).stopRun('task'), self.runId)
+    def test_concurrent_stops_merge(self):
+        # one connection finishes the run, the other stops it: the states
+        # merge (finished wins, the later stop time stays)
+        runs = [self.storageOf(i).getRun(runId=self.runId) for i in range(2)]
+        runs[0].finished = True
+        self.assertEqual(self.storageOf(1).stopRun('task', finish=False),
+                         self.runId)
         self.tms[0].commit()
         self.tms[1].commit()
         storage = self.freshStorage()
         run = storage.getRun(runId=self.runId)
-        self.assertEqual(run.end, later)
         self.assertTrue(run.finished)
-        self.assertIsNotNone(run.stopped)
+        self.assertEqual(run.end, max(run.stopped, run.start))
         self.assertIsNone(storage.getRun('task'))
 
     def test_concurrent_saves_by_time_stamp_keep_the_latest_end(self):

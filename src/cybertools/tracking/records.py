@@ -1,0 +1,44 @@
+"""The stored form of a track: a record of plain values.
+
+A record is the list ``[taskId, runId, userName, timeStamp, data]``,
+followed by a dict of the values of further metadata attributes when the
+track class has any (``metadata_attributes`` beyond the four standard
+ones). It is stored as UTF-8 JSON: a format that can carry plain values
+only, so reading a record never imports or runs code, and that any other
+program can read. The values are checked before (``validation``): exact
+types, valid Unicode, 64-bit integers, finite floats.
+
+Storages of the first layout kept records as pickles of tuples; these are
+still read (with an unpickler that refuses every class) until
+``upgrade()`` rewrites them.
+"""
+
+import io
+import json
+import pickle
+
+_encoder = json.JSONEncoder(ensure_ascii=False, check_circular=False,
+                            allow_nan=False, separators=(',', ':'))
+_decode = json.JSONDecoder().decode
+
+PICKLE_START = b'\x80'
+
+
+def encodeRecord(record):
+    return _encoder.encode(record).encode('utf-8')
+
+
+def decodeRecord(raw):
+    """A stored record as a list (see the module's docstring)."""
+    if raw[:1] == PICKLE_START:
+        return list(_PlainUnpickler(io.BytesIO(raw)).load())
+    return _decode(raw.decode('utf-8'))
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Reads pickles of plain values only."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(
+            'a stored record refers to %s.%s: records hold plain values '
+            'only' % (module, name))

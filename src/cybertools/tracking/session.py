@@ -1,0 +1,262 @@
+"""One object per stored track, and the changes made to it stored.
+
+Tracks are not persistent objects of their own: their state is a record
+in the storage's BTrees. So that they still behave like ZODB objects, each
+storage keeps a *session* per connection (per transaction manager when the
+storage is not in a database):
+
+- it hands out one track object per stored track for as long as the
+  object is in use (a weak map from track id to track), so
+  ``storage[id] is storage[id]``;
+- a track tells its session when its metadata or data are set or its data
+  change in place (``data`` is kept in ``TrackedDict`` and ``TrackedList``
+  containers); the session then joins the transaction, stores and
+  reindexes the changed tracks just before the transaction commits, and
+  gives them back their stored state when it aborts.
+
+A change through a list or dict taken out of a track's data is seen as
+long as that container is in use: the containers keep their track alive.
+"""
+
+import weakref
+
+import transaction
+from transaction.interfaces import IDataManager
+from zope.interface import implementer
+
+
+class _Owner:
+    """What the containers of one track's data share: the track they
+    belong to (set once the track exists)."""
+
+    __slots__ = ('track',)
+
+    def __init__(self, track=None):
+        self.track = track
+
+    def changed(self):
+        track = self.track
+        if track is not None:
+            track._trackChanged()
+
+
+def _mutator(kind, name):
+    base = getattr(kind, name)
+
+    def method(self, *args, **kw):
+        result = base(self, *args, **kw)
+        self._owner.changed()
+        return result
+    method.__name__ = name
+    return method
+
+
+class TrackedDict(dict):
+    """A dict of a track's data that tells the track when it changes (the
+    values put in are tracked too)."""
+
+    __slots__ = ('_owner',)
+
+    def __setitem__(self, key, value):
+        dict.__setitem__(self, key, tracked(value, self._owner))
+        self._owner.changed()
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return dict.__getitem__(self, key)
+
+    def update(self, *args, **kw):
+        for key, value in dict(*args, **kw).items():
+            dict.__setitem__(self, key, tracked(value, self._owner))
+        self._owner.changed()
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    for _name in ('__delitem__', 'pop', 'popitem', 'clear'):
+        locals()[_name] = _mutator(dict, _name)
+    del _name
+
+    def __reduce__(self):
+        return (dict, (dict(self),))
+
+
+class TrackedList(list):
+    """A list of a track's data that tells the track when it changes (the
+    values put in are tracked too)."""
+
+    __slots__ = ('_owner',)
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            value = [tracked(item, self._owner) for item in value]
+        else:
+            value = tracked(value, self._owner)
+        list.__setitem__(self, index, value)
+        self._owner.changed()
+
+    def append(self, value):
+        list.append(self, tracked(value, self._owner))
+        self._owner.changed()
+
+    def insert(self, index, value):
+        list.insert(self, index, tracked(value, self._owner))
+        self._owner.changed()
+
+    def extend(self, values):
+        list.extend(self, [tracked(value, self._owner) for value in values])
+        self._owner.changed()
+
+    def __iadd__(self, values):
+        self.extend(values)
+        return self
+
+    for _name in ('__delitem__', 'pop', 'remove', 'clear', 'sort',
+                  'reverse', '__imul__'):
+        locals()[_name] = _mutator(list, _name)
+    del _name
+
+    def __reduce__(self):
+        return (list, (list(self),))
+
+
+def tracked(value, owner):
+    """Plain data (as decoded from a record) in tracked containers."""
+    if owner is None:
+        return value
+    if type(value) is dict:
+        result = TrackedDict()
+        dict.update(result, ((k, tracked(v, owner)) for k, v in value.items()))
+        result._owner = owner
+        return result
+    if type(value) is list:
+        result = TrackedList()
+        list.extend(result, (tracked(v, owner) for v in value))
+        result._owner = owner
+        return result
+    if isinstance(value, (TrackedDict, TrackedList)) and value._owner is owner:
+        return value
+    if isinstance(value, dict):
+        return tracked(dict(value), owner)
+    if isinstance(value, list):
+        return tracked(list(value), owner)
+    return value
+
+
+def transactionManagerOf(storage):
+    jar = storage._p_jar
+    return jar.transaction_manager if jar is not None else transaction.manager
+
+
+@implementer(IDataManager)
+class TrackSession:
+    """The tracks of one storage in use in one connection (see above)."""
+
+    def __init__(self, storage):
+        self.storage = storage
+        self.transaction_manager = transactionManagerOf(storage)
+        self.tracks = weakref.WeakValueDictionary()
+        self.dirty = {}             # track id: changed track
+        self.flushed = {}           # track id: track stored at this commit
+        self.removals = {}          # track id: track to remove at commit
+        self._joined = None         # the transaction we joined
+
+    def get(self, trackId):
+        return self.tracks.get(trackId)
+
+    def add(self, trackId, track):
+        self.tracks[trackId] = track
+
+    def forget(self, trackId):
+        self.tracks.pop(trackId, None)
+        self.dirty.pop(trackId, None)
+
+    def markChanged(self, trackId, track):
+        self.dirty[trackId] = track
+        self._join()
+
+    def markStored(self, trackId):
+        self.dirty.pop(trackId, None)
+
+    def removeAtCommit(self, trackId, track):
+        self.removals[trackId] = track
+        self._join()
+
+    def _join(self):
+        txn = self.transaction_manager.get()
+        if self._joined is not txn:
+            self._joined = txn
+            txn.join(self)
+            txn.addBeforeCommitHook(self.flush)
+
+    def flush(self):
+        """Store the changed tracks and make the removals asked for."""
+        storage = self.storage
+        for trackId, track in list(self.dirty.items()):
+            if trackId in self.removals or not storage._isStored(trackId):
+                self.dirty.pop(trackId)
+                continue
+            # kept until stored: an abort after a failure resets it
+            self.flushed[trackId] = track
+            storage._storeChanged(trackId, track)
+        while self.removals:
+            trackId, track = self.removals.popitem()
+            if storage._isStored(trackId):
+                storage.removeTrack(track)
+
+    # the data manager: nothing to write of our own (the changes go into
+    # the storage's BTrees before the commit), changed tracks to reset when
+    # the transaction aborts
+
+    def abort(self, txn):
+        self._reset()
+
+    def tpc_abort(self, txn):
+        self._reset()
+
+    def _reset(self):
+        self._joined = None
+        self.removals.clear()
+        dirty, self.dirty = self.dirty, {}
+        dirty.update(self.flushed)
+        self.flushed.clear()
+        for trackId, track in dirty.items():
+            self.storage._revert(trackId, track)
+
+    def tpc_begin(self, txn):
+        pass
+
+    def commit(self, txn):
+        pass
+
+    def tpc_vote(self, txn):
+        pass
+
+    def tpc_finish(self, txn):
+        self._joined = None
+        self.flushed.clear()
+
+    def sortKey(self):
+        return 'cybertools.tracking.session:%x' % id(self)
+
+
+_sessions = weakref.WeakKeyDictionary()     # connection: {oid: session}
+
+
+def sessionOf(storage):
+    """The session of a storage in the current connection."""
+    jar = storage._p_jar
+    if jar is None:
+        session = storage.__dict__.get('_v_session')
+        if session is None:
+            session = storage._v_session = TrackSession(storage)
+        return session
+    byOid = _sessions.get(jar)
+    if byOid is None:
+        byOid = _sessions[jar] = {}
+    session = byOid.get(storage._p_oid)
+    if session is None or session.storage is not storage:
+        session = byOid[storage._p_oid] = TrackSession(storage)
+    return session

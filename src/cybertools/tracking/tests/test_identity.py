@@ -1,0 +1,280 @@
+"""Tracks as ZODB citizens: one object per stored track in a connection,
+changes stored at commit and undone by an abort; results that stay what
+the query found; records of plain values."""
+
+import os
+import pickle
+import tempfile
+import unittest
+
+import transaction
+from ZODB import DB
+from ZODB.FileStorage import FileStorage
+
+from cybertools.tracking.btree import ANONYMOUS
+from cybertools.tracking.btree import Track
+from cybertools.tracking.btree import TrackingStorage
+from cybertools.tracking.records import decodeRecord
+
+
+class DatabaseTestCase(unittest.TestCase):
+
+    def setUp(self):
+        self.directory = tempfile.mkdtemp()
+        self.path = os.path.join(self.directory, 'Data.fs')
+        self.db = DB(FileStorage(self.path))
+        self.tm = transaction.TransactionManager()
+        self.conn = self.db.open(self.tm)
+        self.conn.root()['tracks'] = self.storage = TrackingStorage()
+        for i in range(3):
+            self.storage.saveUserTrack('quiz', 0, 'u%i' % i, {'n': i},
+                                       timeStamp=1700000000 + i)
+        self.tm.commit()
+
+    def tearDown(self):
+        self.tm.abort()
+        self.conn.close()
+        self.db.close()
+        for name in os.listdir(self.directory):
+            os.remove(os.path.join(self.directory, name))
+        os.rmdir(self.directory)
+
+    def otherStorage(self):
+        tm = transaction.TransactionManager()
+        conn = self.db.open(tm)
+        self.addCleanup(conn.close)
+        self.addCleanup(tm.abort)
+        return conn.root()['tracks'], tm
+
+
+class IdentityTest(DatabaseTestCase):
+
+    def test_one_object_per_track(self):
+        storage = self.storage
+        track = storage['0000002']
+        self.assertIs(storage['0000002'], track)
+        self.assertIs(storage.query(userName='u1')[0], track)
+        self.assertIs(storage.getLastUserTrack('quiz', 0, 'u1'), track)
+        self.assertIs(storage.getUserTracks('quiz', 0, 'u1')[0], track)
+        self.assertIs(list(storage.values())[1], track)
+
+    def test_setting_data_is_stored_at_commit(self):
+        track = self.storage['0000001']
+        track.data = {'n': 10, 'extra': True}
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'n': 10, 'extra': True})
+
+    def test_changing_data_in_place_is_stored_and_reindexed(self):
+        track = self.storage['0000001']
+        track.data['n'] = 11
+        track.data.setdefault('list', []).append({'deep': 1})
+        track.userName = 'carol'
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data,
+                         {'n': 11, 'list': [{'deep': 1}]})
+        self.assertEqual([t.__name__ for t in other.query(userName='carol')],
+                         ['0000001'])
+        self.assertEqual(other.query(userName='u0'), [])
+        self.assertEqual(other.checkIndexes(), [])
+
+    def test_a_nested_change_after_the_track_is_gone_is_stored(self):
+        items = self.storage['0000001'].data.setdefault('items', [])
+        self.tm.commit()
+        items.append(5)
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data['items'], [5])
+
+    def test_abort_undoes_changes(self):
+        track = self.storage['0000001']
+        track.data['n'] = 99
+        track.taskId = 'other'
+        self.tm.abort()
+        self.assertEqual(track.data, {'n': 0})
+        self.assertEqual(track.taskId, 'quiz')
+        self.assertIs(self.storage['0000001'], track)
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'n': 0})
+
+    def test_an_invalid_change_fails_the_commit(self):
+        track = self.storage['0000001']
+        track.data['bad'] = object()
+        with self.assertRaises(TypeError):
+            self.tm.commit()
+        self.tm.abort()
+        self.assertEqual(self.storage['0000001'].data, {'n': 0})
+
+    def test_changes_of_other_connections_are_seen(self):
+        track = self.storage['0000001']
+        other, tm = self.otherStorage()
+        other['0000001'].data['n'] = 7
+        tm.commit()
+        self.tm.begin()
+        self.assertIs(self.storage['0000001'], track)
+        self.assertEqual(track.data, {'n': 7})
+
+
+class ResultTest(DatabaseTestCase):
+
+    def test_removing_while_iterating(self):
+        for i in range(300):
+            self.storage.saveUserTrack('t', 0, 'u', {'i': i})
+        result = self.storage.query(taskId='t')
+        for track in result:
+            self.storage.removeTrack(track)
+        self.assertEqual(len(self.storage.query(taskId='t')), 0)
+        self.assertEqual(self.storage.checkIndexes(), [])
+
+    def test_updating_while_iterating_visits_each_once(self):
+        for i in range(50):
+            self.storage.saveUserTrack('t', 0, 'u', {'i': i})
+        seen = []
+        for track in self.storage.query(taskId='t'):
+            seen.append(track.__name__)
+            self.storage.updateTrack(track, {'seen': True})
+        self.assertEqual(len(seen), 50)
+        self.assertEqual(len(set(seen)), 50)
+
+    def test_len_and_slices_keep_what_was_found(self):
+        result = self.storage.query()
+        self.storage.saveUserTrack('quiz', 0, 'late', {})
+        self.assertEqual(len(result), 3)
+        self.assertEqual([t.userName for t in result[-2:]], ['u1', 'u2'])
+        for track in list(self.storage.values()):
+            self.storage.removeTrack(track)
+        self.assertEqual(len(result), 3)
+
+
+class RecordTest(DatabaseTestCase):
+
+    def test_records_are_json(self):
+        raw = self.storage._partitions[0].tracks[1]
+        self.assertEqual(raw[:1], b'[')
+        self.assertEqual(decodeRecord(raw)[:4],
+                         ['quiz', 1, 'u0', 1700000000.0])
+
+    def test_subclasses_are_stored_as_plain_values(self):
+        class Name(str):
+            pass
+
+        class Number(int):
+            def __reduce__(self):
+                return (os.system, ('false',))
+        name = self.storage.saveUserTrack(
+            'quiz', 0, Name('u9'), {'a': Number(3), Name('k'): [Name('v')]})
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        track = other[name]
+        self.assertIs(type(track.userName), str)
+        self.assertEqual(track.data, {'a': 3, 'k': ['v']})
+        self.assertIs(type(track.data['a']), int)
+
+    def test_a_pickled_record_with_a_class_is_refused(self):
+        raw = pickle.dumps(('quiz', 1, 'u', 1.0, {'x': unittest.TestCase}))
+        with self.assertRaises(pickle.UnpicklingError):
+            decodeRecord(raw)
+
+    def test_refused_values_change_nothing(self):
+        deep = {}
+        level = deep
+        for i in range(60):
+            level['k'] = {}
+            level = level['k']
+        before = list(self.storage._partitions[0].tracks.items())
+        for data in ({'s': 'x\ud800'}, {'\udc00': 1}, {'i': 2 ** 64},
+                     {'i': -2 ** 63 - 1}, deep):
+            with self.subTest(data=str(data)[:30]):
+                with self.assertRaises(ValueError):
+                    self.storage.saveUserTrack('quiz', 0, 'u', data)
+        with self.assertRaises(ValueError):
+            self.storage.saveUserTrack('q\ud800', 0, 'u', {})
+        self.assertEqual(list(self.storage._partitions[0].tracks.items()),
+                         before)
+        self.assertEqual(len(self.storage), 3)
+
+
+class OriginalTrackClassTest(unittest.TestCase):
+    """Track classes written for the original: __init__ without a time
+    stamp, metadata beyond the standard four."""
+
+    class WorkItem(Track):
+        typeName = 'WorkItem'
+        metadata_attributes = Track.metadata_attributes + ('state',)
+        index_attributes = metadata_attributes
+
+        def __init__(self, taskId, runId, userName, data):
+            super().__init__(taskId, runId, userName, data)
+            self.state = 'new'
+
+    def test_factory_without_time_stamp_and_extra_metadata(self):
+        storage = TrackingStorage(trackFactory=self.WorkItem)
+        name = storage.saveUserTrack('task', 0, 'u', {'a': 1},
+                                     timeStamp=1700000000)
+        track = storage[name]
+        self.assertEqual((track.state, track.timeStamp), ('new', 1700000000))
+        track.state = 'running'
+        storage.indexTrack(None, track, 'state')
+        self.assertEqual(storage.query(state='running'), [track])
+        self.assertEqual(storage.query(state='new'), [])
+        self.assertEqual(storage.checkIndexes(), [])
+        self.assertIn("'running'", repr(track))
+        with self.assertRaises(ValueError):
+            storage.indexTrack(None, track, 'nothing')
+
+    def test_unindex_then_delete(self):
+        storage = TrackingStorage()
+        name = storage.saveUserTrack('task', 0, 'u', {})
+        track = storage[name]
+        storage.unindexTrack(int(name), track)
+        del storage[name]
+        self.assertNotIn(name, storage)
+        transaction.commit()
+        self.assertEqual(storage.checkIndexes(), [])
+
+    def test_unindex_alone_removes_at_commit(self):
+        storage = TrackingStorage()
+        name = storage.saveUserTrack('task', 0, 'u', {})
+        storage.unindexTrack(None, storage[name])
+        self.assertIn(name, storage)
+        transaction.commit()
+        self.assertNotIn(name, storage)
+
+    def test_set_track_data_keeps_the_time(self):
+        storage = TrackingStorage()
+        name = storage.saveUserTrack('task', 0, 'u', {'a': 1},
+                                     timeStamp=1700000000)
+        track = storage[name]
+        self.assertIsNone(storage.setTrackData(track, {'order': 2}))
+        self.assertEqual((track.data, track.timeStamp),
+                         ({'order': 2}, 1700000000))
+        self.assertIsNone(storage.storage)
+
+    def test_anonymous_user(self):
+        storage = TrackingStorage()
+        name = storage.saveUserTrack('job', 0, None, {'ok': True})
+        self.assertEqual(storage[name].userName, ANONYMOUS)
+        self.assertEqual(storage.getLastUserTrack('job', 0, None).__name__,
+                         name)
+        self.assertEqual(len(storage.getUserTracks('job', 0, None)), 1)
+
+    def test_values_and_keys_are_sequences(self):
+        storage = TrackingStorage()
+        for i in range(5):
+            storage.saveUserTrack('task', 0, 'u', {'i': i})
+        self.assertEqual([t.data['i'] for t in reversed(storage.values())],
+                         [4, 3, 2, 1, 0])
+        self.assertEqual([t.data['i'] for t in storage.values()[1:3]], [1, 2])
+        self.assertEqual(storage.keys()[-1], '0000005')
+        self.assertEqual(storage.items()[0][0], '0000001')
+
+    def test_index_attributes_settable(self):
+        storage = TrackingStorage()
+        storage.saveUserTrack('task', 0, 'u', {'kind': 'x'})
+        storage.indexAttributes = Track.index_attributes + ('kind',)
+        storage.setupIndexes()
+        self.assertEqual(len(storage.query(kind='x')), 1)
+        with self.assertRaises(TypeError):
+            storage.indexAttributes = 'kind'
