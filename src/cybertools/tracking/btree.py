@@ -1,9 +1,8 @@
 """Tracks, runs and the BTree-based tracking storage."""
 
 import copy
-import heapq
-import random
 import time
+import warnings
 
 import BTrees
 from BTrees.Length import Length
@@ -19,31 +18,34 @@ from cybertools.tracking.events import RunStoppedEvent
 from cybertools.tracking.events import TrackAddedEvent
 from cybertools.tracking.events import TrackModifiedEvent
 from cybertools.tracking.events import TrackRemovedEvent
+from cybertools.tracking.index import TrackIndex
+from cybertools.tracking.index import valueIndexNames
+from cybertools.tracking.indexing import Criteria
 from cybertools.tracking.indexing import Exact  # noqa: F401 (API)
-from cybertools.tracking.indexing import TrackIndex
 from cybertools.tracking.indexing import checkIndexValues
 from cybertools.tracking.indexing import getIndexValues
-from cybertools.tracking.indexing import keyTrackId
 from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.interfaces import ITrackingStorage
-from cybertools.tracking.partitions import Partition
-from cybertools.tracking.records import PICKLE_START
+from cybertools.tracking.keys import microseconds
+from cybertools.tracking.lanes import Lanes
+from cybertools.tracking.pending import PendingIndex
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
 from cybertools.tracking.results import LazyResult
-from cybertools.tracking.session import _Owner
+from cybertools.tracking.results import TrackResult
+from cybertools.tracking.session import Owner
 from cybertools.tracking.session import sessionOf
 from cybertools.tracking.session import tracked
-from cybertools.tracking.results import mergeKeys
 from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
 from cybertools.tracking.validation import checkRunId
 from cybertools.tracking.validation import checkTime
 
 
-# The layout of a storage's state: 1 pickled records and stored run ends,
-# 2 JSON records and derived run ends (see TrackingStorage.upgrade).
+# The layout of a storage's state: 1 partitions, pickled records, stored
+# run ends; 2 lanes, JSON records, indexes built in batches, derived run
+# ends (see TrackingStorage.upgrade).
 LAYOUT = 2
 
 # The user name of tracks saved without one (userName=None: a job run
@@ -238,41 +240,59 @@ class Track:
                                 self.data)
 
 
+
 @implementer(ITrackingStorage)
 class TrackingStorage(Persistent, Contained):
     """Tracks and runs in BTrees, with indexes on the tracks' metadata.
 
-    A track is stored as a record of plain values (see records.py) under
-    an integer id, in one of the storage's partitions (see partitions.py;
-    one unless asked for more). Counters are
-    ``BTrees.Length`` objects and all other state lives in BTrees, so after
-    the storage is first committed saving tracks never writes the storage
-    object itself.
+    The write model (layout 2):
+
+    - A save writes the track's record (records.py) under its id into
+      ``_records`` and counts it: a few objects, whatever the storage
+      holds. Ids come from lanes (lanes.py): one writer gets 1, 2, 3, ...;
+      writers at the same time get ids in lanes of their own, so they do
+      not write the same BTree buckets.
+    - The indexes (index.py) are built in batches: every ``mergeSize``
+      tracks a save merges the tracks saved since into them, sorted, so
+      that a batch writes each index bucket once. Until then a connection
+      keeps the pending tracks in memory (pending.py) and every query
+      folds them in: queries are exact at all times.
+    - Nothing that all saves share is written by every save: counters are
+      ``BTrees.Length`` objects, a run's end is derived from its tracks.
     """
 
     family = BTrees.family64
     trackFactory = Track
     # the original's attribute, read by its users: no other storage behind
     storage = None
-    # the layout of the stored state: a storage without a value of its own
-    # was made by the first layout (see upgrade())
+    # a storage without a layout of its own was made by the first layout
     layout = 1
+    # how many pending tracks a save merges into the indexes
+    mergeSize = 5000
     _indexAttributes = None
 
-    def __init__(self, trackFactory=None, partitions=1):
+    def __init__(self, trackFactory=None, partitions=None):
         if trackFactory is not None:
             self.trackFactory = trackFactory
-        if isinstance(partitions, bool) or not isinstance(partitions, int):
-            raise TypeError('partitions must be an int')
-        if not 1 <= partitions <= 256:
-            raise ValueError('partitions must be between 1 and 256: %r'
-                             % partitions)
-        self._partitions = tuple(
-            Partition(number, partitions, self.indexAttributes)
-            for number in range(partitions))
-        self._trackCount = Length()
+        if partitions is not None:
+            checkPartitions(partitions)
+        self._records = self.family.IO.BTree()
+        self._count = Length()
+        self._trackLanes = Lanes()
+        self._index = TrackIndex(self.indexAttributes)
+        self._pendingChanges = Length()
+        self._runs = self.family.IO.BTree()
+        self._runLanes = Lanes()
+        self._taskRuns = self.family.OO.BTree()  # taskId: set of run ids
         self._currentRuns = CurrentRuns()
         self.layout = LAYOUT
+
+    def __getattr__(self, name):
+        # a storage of the first layout is upgraded when first used
+        if name in LAYOUT2_NAMES and '_partitions' in self.__dict__:
+            self.upgrade()
+            return getattr(self, name)
+        raise AttributeError(name)
 
     @property
     def indexAttributes(self):
@@ -282,7 +302,7 @@ class TrackingStorage(Persistent, Contained):
         ``setupIndexes()``)."""
         factory = self.trackFactory
         names = list(factory.metadata_attributes)
-        for name in (factory.index_attributes
+        for name in (tuple(factory.index_attributes)
                      + (self._indexAttributes or ())):
             if name not in names:
                 names.append(name)
@@ -311,22 +331,22 @@ class TrackingStorage(Persistent, Contained):
             trackId = parseTrackId(name)
         except KeyError:
             return False
-        return trackId in self._partitionOf(trackId).tracks
+        return trackId in self._records
 
     def __len__(self):
-        return self._trackCount()
+        return self._count()
 
     def __iter__(self):
-        return (formatTrackId(trackId) for trackId in self._trackIds())
+        return (formatTrackId(trackId) for trackId in self._records.keys())
 
     def keys(self):
         return list(self)
 
     def values(self):
-        return LazyResult(self._loadTrack, list(self._trackIds()))
+        return LazyResult(self._loadTrack, list(self._records.keys()))
 
     def items(self):
-        return LazyResult(self._loadItem, list(self._trackIds()))
+        return LazyResult(self._loadItem, list(self._records.keys()))
 
     def _loadItem(self, trackId):
         return formatTrackId(trackId), self._loadTrack(trackId)
@@ -337,42 +357,50 @@ class TrackingStorage(Persistent, Contained):
     # queries
 
     def getUserTracks(self, taskId, runId, userName):
-        userName = ANONYMOUS if userName is None else userName
-        userKey = self._userKey(taskId, runId, userName)
-        return self._trackResult(mergeKeys(
-            [index.userKeys(*userKey) for index in self._indexes()]))
+        taskId, runId, userName = self._userKey(taskId, runId, userName)
+        pending = self._pending().userTracks(taskId, runId, userName)
+        return self._result(self._index.userKeys(taskId, runId, userName),
+                            pending)
 
     def getLastUserTrack(self, taskId, runId, userName):
-        userName = ANONYMOUS if userName is None else userName
-        userKey = self._userKey(taskId, runId, userName)
-        keys = [index.lastUserKey(*userKey) for index in self._indexes()]
-        keys = [key for key in keys if key is not None]
-        return self._loadTrack(keyTrackId(max(keys))) if keys else None
+        taskId, runId, userName = self._userKey(taskId, runId, userName)
+        pending = self._pending().userTracks(taskId, runId, userName)
+        if pending:
+            return self._loadTrack(pending[-1][1])
+        key = self._index.lastUserKey(taskId, runId, userName)
+        return None if key is None else self._loadTrackByKey(key)
 
     def getUserNames(self, taskId):
         checkName(taskId, 'taskId')
-        return sorted(set().union(
-            *(index.userNames(taskId) for index in self._indexes())))
+        users = self._index.userNames(taskId)
+        pending = self._pending()
+        for trackId in pending.byValue.get('taskId', {}).get(taskId, ()):
+            users.add(pending.entries[trackId][1]['userName'])
+        return sorted(users)
 
     def getTaskIds(self):
-        return sorted(set().union(
-            *(index.indexValues('taskId') for index in self._indexes())))
+        return sorted(set(self._index.indexValues('taskId'))
+                      | self._pending().values('taskId'))
 
     def query(self, **criteria):
-        return self._trackResult(mergeKeys(
-            [index.search(criteria) for index in self._indexes()]))
+        criteria = Criteria(criteria, self._index, self._pending)
+        return self._result(self._index.search(criteria),
+                            self._pending().search(criteria))
 
     def getRuns(self, taskId=None):
-        if taskId is not None:
-            checkName(taskId, 'taskId')
-        return LazyResult(self._loadRun, mergeKeys(
-            [partition.runIds(taskId) for partition in self._partitions]))
+        if taskId is None:
+            return LazyResult(self._runs.__getitem__,
+                              list(self._runs.keys()))
+        checkName(taskId, 'taskId')
+        runIds = self._taskRuns.get(taskId)
+        return LazyResult(self._runs.__getitem__,
+                          list(runIds) if runIds is not None else [])
 
     def getRun(self, taskId=None, runId=0):
         checkRunId(runId)
         if not runId and taskId is not None:
             runId = self._currentRuns.get(checkName(taskId, 'taskId'), 0)
-        return self._queryRun(runId) if runId else None
+        return self._runs.get(runId) if runId else None
 
     # saving and changing tracks
 
@@ -394,10 +422,11 @@ class TrackingStorage(Persistent, Contained):
             start = None if timeStamp is None else record[3]
             runId = self._startRun(taskId, start)
             track.runId = values['runId'] = record[1] = runId
-        partition = self._writePartition()
-        trackId = partition.newTrackId()
-        self._storeNew(partition, trackId, track, record, values)
+        trackId = self._trackLanes.newId(self._records, sessionOf(self),
+                                         kind='track')
+        self._storeNew(trackId, track, record, values)
         notify(TrackAddedEvent(track, self, track.__name__))
+        self._mergeIfDue()
         return track.__name__
 
     def _newTrack(self, taskId, runId, userName, data, timeStamp):
@@ -409,12 +438,21 @@ class TrackingStorage(Persistent, Contained):
             track.timeStamp = timeStamp
         return track
 
-    def _storeNew(self, partition, trackId, track, record, values):
+    def _storeNew(self, trackId, track, record, values):
         raw = encodeRecord(record)
-        partition.store(trackId, raw)
-        self._trackCount.change(1)
-        partition.index.index(trackId, values)
+        self._records[trackId] = raw
+        self._count.change(1)
+        session = sessionOf(self)
+        session.joinTransaction()
         self._attach(track, trackId, record, raw)
+        if trackId <= self._trackLanes.merged(trackId):
+            # restored below the merged ones: indexed at once
+            self._index.add(self._index.newKey(record[3]), trackId, values)
+        else:
+            self._pending().add(trackId, values)
+            session.pendingSeen[self._trackLanes.laneOf(trackId)] = max(
+                trackId, session.pendingSeen.get(
+                    self._trackLanes.laneOf(trackId), 0))
 
     def updateTrack(self, track, data, overwrite=False):
         self._trackIdOf(track)
@@ -425,11 +463,11 @@ class TrackingStorage(Persistent, Contained):
 
     def removeTrack(self, track):
         trackId = self._trackIdOf(track)
-        partition = self._partitionOf(trackId)
-        old = self._track(trackId, partition.record(trackId))
-        partition.remove(trackId)
-        self._trackCount.change(-1)
-        partition.index.unindex(trackId, getIndexValues(old))
+        record = decodeRecord(self._records[trackId])
+        self._unindex(trackId, record)
+        del self._records[trackId]
+        self._trackLanes.removed(trackId)
+        self._count.change(-1)
         sessionOf(self).forget(trackId)
         notify(TrackRemovedEvent(track, self, track.__name__))
 
@@ -447,11 +485,8 @@ class TrackingStorage(Persistent, Contained):
         """The track is being removed (the original's callers then delete
         it from the container): it is removed when the transaction commits
         unless that was done before."""
-        self._scheduleRemoval(removeSecurityProxy(track))
-
-    def _scheduleRemoval(self, track):
-        trackId = self._trackIdOf(track)
-        sessionOf(self).removeAtCommit(trackId, track)
+        track = removeSecurityProxy(track)
+        sessionOf(self).removeAtCommit(self._trackIdOf(track), track)
 
     def setTrackData(self, track, data):
         """Replace a track's data, keeping its time stamp."""
@@ -469,14 +504,24 @@ class TrackingStorage(Persistent, Contained):
         return self._startRun(taskId, start)
 
     def _startRun(self, taskId, start=None):
-        partition = self._writePartition()
-        run = Run(partition.newRunId(), taskId, start)
-        run.__parent__ = self
-        partition.addRun(run)
+        runId = self._runLanes.newId(self._runs, sessionOf(self),
+                                     kind='run')
+        run = Run(runId, taskId, start)
+        self._addRun(run)
         if taskId is not None:
             self._currentRuns[taskId] = run.id
         notify(RunStartedEvent(run, self))
         return run.id
+
+    def _addRun(self, run):
+        run.__parent__ = self
+        self._runs[run.id] = run
+        if run.taskId is not None:
+            runIds = self._taskRuns.get(run.taskId)
+            if runIds is None:
+                runIds = self._taskRuns[run.taskId] = \
+                    self.family.II.TreeSet()
+            runIds.insert(run.id)
 
     def stopRun(self, taskId=None, runId=0, finish=True, stopped=None):
         checkRunId(runId)
@@ -514,15 +559,13 @@ class TrackingStorage(Persistent, Contained):
             stopped = checkTime(stopped, 'stopped')
         if current and taskId is None:
             raise ValueError('only a run of a task can be current')
-        if self._queryRun(runId) is not None:
+        if runId in self._runs:
             raise ValueError('there is a run %r already' % runId)
-        partition = self._partitions[runId % len(self._partitions)]
         run = Run(runId, taskId, start)
-        run.__parent__ = self
         run.stopped = stopped
         run.finished = bool(finished)
-        _raise(partition.lastRunNumber, runId // partition.count)
-        partition.addRun(run)
+        self._runLanes.taken(runId)
+        self._addRun(run)
         if current:
             self._currentRuns[taskId] = runId
         return runId
@@ -535,96 +578,99 @@ class TrackingStorage(Persistent, Contained):
             number = 0
         if number < 1:
             raise ValueError('not a track id: %r' % (trackId,))
-        if number in self._partitionOf(number).tracks:
+        if number in self._records:
             raise ValueError('there is a track %r already' % trackId)
         track = self._newTrack(taskId, runId, userName, data, timeStamp)
         record, values = self._check(track)
-        partition = self._partitionOf(number)
-        _raise(partition.lastTrackNumber, number // partition.count)
-        self._storeNew(partition, number, track, record, values)
+        self._trackLanes.taken(number)
+        self._storeNew(number, track, record, values)
         return formatTrackId(number)
 
     # maintenance
+
+    def indexPending(self):
+        """Merge the tracks saved since the last merge into the indexes;
+        return how many were merged."""
+        merged = 0
+        index = self._index
+        for laneStart, mark, trackIds in self._trackLanes.pendingIds(
+                self._records):
+            entries = []
+            for trackId in trackIds:
+                record = decodeRecord(self._records[trackId])
+                values = self._indexValues(trackId, record)
+                entries.append((microseconds(record[3]), trackId, values))
+            # sorted, so that each bucket of an index is written once
+            entries.sort(key=lambda entry: entry[:2])
+            for us, trackId, values in entries:
+                index.add(index.newKey(values['timeStamp']), trackId, values)
+            self._trackLanes.setMerged(laneStart, trackIds[-1])
+            merged += len(trackIds)
+        if merged:
+            sessionOf(self).pending = None
+        return merged
+
+    def _mergeIfDue(self):
+        session = sessionOf(self)
+        session.savesSinceCheck += 1
+        if session.savesSinceCheck < 100:
+            return
+        session.savesSinceCheck = 0
+        if len(self._pending()) >= self.mergeSize:
+            self.indexPending()
 
     def upgrade(self, progress=None):
         """Bring a storage of an earlier layout to the current one; return
         the number of records rewritten (0 when there was nothing to do).
 
-        Layout 1 kept records as pickles and stored each run's end; both
-        are still read, so upgrading can wait, but it rewrites the records
-        as JSON (see records.py) and drops the stored ends, which are
-        derived from the tracks now. Ids, time stamps, runs and index
-        entries stay as they are. ``progress`` as for ``reindexTracks``.
+        Layout 1 kept pickled records, run ends and indexes in partitions;
+        layout 2 keeps JSON records (records.py) in one tree, ids in lanes
+        and indexes built in batches. Ids, time stamps, data, runs and
+        their states stay as they were; the indexes are built anew.
+        ``progress`` as for ``reindexTracks``.
         """
-        rewritten = 0
-        for partition in self._partitions:
-            done = 0
-            for trackId, raw in list(partition.tracks.items()):
-                if raw[:1] == PICKLE_START:
-                    partition.store(trackId, encodeRecord(decodeRecord(raw)))
-                    rewritten += 1
-                done += 1
-                if progress is not None and done == 1000:
-                    progress(done)
-                    done = 0
-            if progress is not None and done:
-                progress(done)
-            for run in partition.runs.values():
-                if 'end' in run.__dict__:
-                    del run.__dict__['end']
-                    run._p_changed = True
-        if self.layout != LAYOUT:
-            self.layout = LAYOUT
-        return rewritten
+        from cybertools.tracking.upgrade import upgradeStorage
+        return upgradeStorage(self, progress)
 
     def setupIndexes(self):
-        names = self._indexes()[0].names
-        if set(names) != set(TrackIndex.valueIndexNames(
+        if set(self._index.names) != set(valueIndexNames(
                 self.indexAttributes)):
-            self._rebuildIndexes(self.indexAttributes)
+            self.reindexTracks()
 
     def reindexTracks(self, progress=None):
-        self._rebuildIndexes(self._indexes()[0].names, progress)
-
-    def _rebuildIndexes(self, names, progress=None):
         """Index all tracks afresh; replace the indexes only if all went
         well, so that a track that cannot be indexed changes nothing."""
-        indexes = []
-        for partition in self._partitions:
-            indexes.append(self._freshIndex(partition, names, indexes,
-                                            progress))
-        for partition, index in zip(self._partitions, indexes):
-            partition.index = index
+        index = self._freshIndex(self._records.keys(), progress)
+        self._index = index
+        self._trackLanes.setAllMerged(self._records)
+        sessionOf(self).pending = None
 
-    def _freshIndex(self, partition, names, others=None, progress=None):
-        """An index of the tracks of a partition, built from its records.
-
-        With ``others`` (the indexes of other partitions) values of another
-        kind than the indexes hold are refused. ``progress`` is called with
-        the number of tracks done since its last call."""
-        index = TrackIndex(names)
+    def _freshIndex(self, trackIds, progress=None):
+        """An index of these tracks, built from their records."""
+        index = TrackIndex(self.indexAttributes)
+        entries = []
         done = 0
-        for trackId, raw in partition.tracks.items():
-            values = getIndexValues(self._track(trackId, decodeRecord(raw)))
-            if others is not None:
-                checkIndexValues([index] + others, values)
-            index.index(trackId, values)
+        for trackId in trackIds:
+            record = decodeRecord(self._records[trackId])
+            values = self._indexValues(trackId, record)
+            entries.append((microseconds(record[3]), trackId, values))
             done += 1
             if progress is not None and done == 1000:
                 progress(done)
                 done = 0
         if progress is not None and done:
             progress(done)
+        entries.sort(key=lambda entry: entry[:2])
+        for us, trackId, values in entries:
+            index.add(index.newKey(values['timeStamp']), trackId, values)
         return index
 
     def checkIndexes(self, progress=None):
-        found = []
-        count = 0
-        for partition in self._partitions:
-            expected = self._freshIndex(partition, partition.index.names,
-                                        progress=progress)
-            found.extend(partition.index.differences(expected))
-            count += len(partition.tracks)
+        merged = self._trackLanes.mergedIds(self._records)
+        expected = self._freshIndex(merged, progress)
+        found = self._index.differences(expected)
+        found.extend(self._index.refusals())
+        count = len(self._records)
         if count != len(self):
             found.append('track count: %i stored, %i counted'
                          % (count, len(self)))
@@ -632,70 +678,58 @@ class TrackingStorage(Persistent, Contained):
 
     # helpers
 
-    def _indexes(self):
-        return [partition.index for partition in self._partitions]
+    def _pending(self):
+        """The index of the pending tracks in this connection, brought up
+        to date with what is stored."""
+        session = sessionOf(self)
+        lanes = self._trackLanes
+        state = (lanes.marks(), self._pendingChanges())
+        pending = session.pending
+        if pending is None or session.pendingState != state:
+            pending = session.pending = PendingIndex()
+            session.pendingState = state
+            session.pendingSeen = {}
+        for laneStart, mark in state[0]:
+            seen = session.pendingSeen.get(laneStart, mark)
+            last = lanes.lastId(self._records, laneStart)
+            if last is None or last <= seen:
+                if last is not None and last < seen:
+                    # tracks this connection saw were not committed
+                    session.pending = None
+                    return self._pending()
+                continue
+            for trackId, raw in self._records.items(seen + 1, last):
+                record = decodeRecord(raw)
+                pending.add(trackId, self._indexValues(trackId, record))
+            session.pendingSeen[laneStart] = last
+        return pending
 
-    def _partitionOf(self, trackId):
-        return self._partitions[trackId % len(self._partitions)]
+    def _indexValues(self, trackId, record):
+        values = getIndexValues(self._track(trackId, record))
+        values.update(taskId=record[0], runId=record[1],
+                      userName=record[2], timeStamp=record[3])
+        return values
 
-    def _queryRun(self, runId):
-        return self._partitions[runId % len(self._partitions)].runs.get(runId)
-
-    def _loadRun(self, runId):
-        return self._partitions[runId % len(self._partitions)].runs[runId]
-
-    def _trackIds(self):
-        """All track ids, in order."""
-        return heapq.merge(*(partition.tracks.keys()
-                             for partition in self._partitions))
-
-    def _writePartition(self):
-        """The partition this connection saves into (see partitions.py)."""
-        partitions = self._partitions
-        if len(partitions) == 1:
-            return partitions[0]
-        number = getattr(self, '_v_partition', None)
-        if number is None:
-            number = self._v_partition = random.randrange(len(partitions))
-        self._watchCommit()
-        return partitions[number]
-
-    def _watchCommit(self):
-        """Choose a partition anew after a failed commit: most likely
-        another writer is using the same one."""
-        jar = self._p_jar
-        if jar is None:
-            return
-        txn = jar.transaction_manager.get()
-        if getattr(self, '_v_watched', None) is not txn:
-            self._v_watched = txn
-            txn.addAfterCommitHook(self._afterCommit)
-
-    def _afterCommit(self, committed):
-        if not committed:
-            self._v_partition = None
-
-    def _trackResult(self, keys):
-        # the keys are taken now: a result stays what the query found,
-        # whatever is saved, changed or removed while it is used
-        return LazyResult(self._loadTrackByKey, list(keys))
+    def _result(self, keys, pending):
+        """A result of merged keys (in order) and pending tracks."""
+        return TrackResult(self._loadTrackByKey, self._loadTrack, keys,
+                           pending)
 
     def _loadTrackByKey(self, key):
-        return self._loadTrack(keyTrackId(key))
+        return self._loadTrack(self._index.timeline[key])
 
     def _loadTrack(self, trackId):
         """The track object of a stored track: the one in use in this
         connection, or a new one."""
         session = sessionOf(self)
         track = session.get(trackId)
-        partition = self._partitionOf(trackId)
         if track is not None:
-            if track._stored is not partition.tracks.get(trackId) and \
+            if track._stored is not self._records.get(trackId) and \
                     trackId not in session.dirty:
                 # stored anew since (by another connection, or undone)
                 self._revert(trackId, track)
             return track
-        raw = partition.raw(trackId)
+        raw = self._records[trackId]
         record = decodeRecord(raw)
         track = self.trackFactory.__new__(self.trackFactory)
         self._setState(track, record)
@@ -722,14 +756,14 @@ class TrackingStorage(Persistent, Contained):
         connection."""
         session = sessionOf(self)
         state = track.__dict__
-        owner = _Owner(track)
+        owner = Owner(track)
         state.update(__name__=formatTrackId(trackId), __parent__=self,
                      _session=session, _owner=owner, _stored=raw,
                      data=tracked(record[4], owner))
         session.add(trackId, track)
 
     def _isStored(self, trackId):
-        return trackId in self._partitionOf(trackId).tracks
+        return trackId in self._records
 
     def _storeChanged(self, trackId, track):
         """Store a track changed in place (at commit, see session.py)."""
@@ -737,13 +771,11 @@ class TrackingStorage(Persistent, Contained):
 
     def _revert(self, trackId, track):
         """Give a track object its stored state again."""
-        partition = self._partitionOf(trackId)
-        raw = partition.tracks.get(trackId)
+        raw = self._records.get(trackId)
         if raw is None:
             return
         record = decodeRecord(raw)
-        extra = set(track.metadata_attributes[4:])
-        for name in extra:
+        for name in track.metadata_attributes[4:]:
             track.__dict__.pop(name, None)
         self._setState(track, record)
         track.__dict__.update(_stored=raw,
@@ -759,21 +791,22 @@ class TrackingStorage(Persistent, Contained):
         if removeSecurityProxy(track.__parent__) is not self:
             raise ValueError('%r belongs to another storage' % (track,))
         trackId = parseTrackId(track.__name__)
-        if trackId not in self._partitionOf(trackId).tracks:
+        if trackId not in self._records:
             raise KeyError(track.__name__)
         return trackId
 
     def _getRun(self, runId):
-        run = self._queryRun(runId)
+        run = self._runs.get(runId)
         if run is None:
             raise ValueError('there is no run %r' % (runId,))
         return run
 
     def _userKey(self, taskId, runId, userName):
         """(taskId, runId, userName) with runId 0 replaced by the task's
-        current run."""
+        current run and no user by the anonymous one."""
         checkName(taskId, 'taskId')
         checkRunId(runId)
+        userName = ANONYMOUS if userName is None else userName
         checkName(userName, 'userName')
         if not runId:
             runId = self._currentRuns.get(taskId, 0)
@@ -804,7 +837,7 @@ class TrackingStorage(Persistent, Contained):
                       timeStamp=timeStamp)
         if extraNames:
             values.update(extra)
-        checkIndexValues(self._indexes(), values)
+        checkIndexValues(self._index, self._pending, values)
         return record, values
 
     def _update(self, track, data, overwrite, timeStamp, always=False):
@@ -827,32 +860,62 @@ class TrackingStorage(Persistent, Contained):
     def _reindex(self, trackId, track):
         """Store a track object's state and move its index entries."""
         record, values = self._check(track)
-        partition = self._partitionOf(trackId)
-        stored = partition.record(trackId)
+        stored = decodeRecord(self._records[trackId])
         raw = encodeRecord(record)
-        track.__dict__['_stored'] = raw
         if record != stored:
-            old = self._track(trackId, stored)
-            oldValues = getIndexValues(old)
-            partition.store(trackId, raw)
-            if values != oldValues:
-                partition.index.unindex(trackId, oldValues)
-                partition.index.index(trackId, values)
+            self._unindex(trackId, stored)
+            self._records[trackId] = raw
+            if trackId <= self._trackLanes.merged(trackId):
+                self._index.add(self._index.newKey(record[3]), trackId,
+                                values)
+            else:
+                self._pendingChanges.change(1)
+                sessionOf(self).pending = None
         else:
-            track.__dict__['_stored'] = partition.raw(trackId)
-        if track.__dict__.get('_session') is not None:
-            track._session.markStored(trackId)
+            raw = self._records[trackId]
+        track.__dict__['_stored'] = raw
+        sessionOf(self).markStored(trackId)
+
+    def _unindex(self, trackId, record):
+        """Take a stored track out of the indexes (or out of the pending
+        tracks)."""
+        if trackId <= self._trackLanes.merged(trackId):
+            index = self._index
+            key = index.keyOf(trackId, record[3])
+            if key is not None:
+                index.remove(key, self._indexValues(trackId, record))
+        else:
+            # other connections rebuild their pending tracks
+            self._pendingChanges.change(1)
+            sessionOf(self).pending = None
 
     def _lastTrackTime(self, runId):
         """The time stamp of a run's latest track, None without tracks."""
-        keys = [index.lastKey('runId', runId) for index in self._indexes()]
-        last = max((key for key in keys if key is not None), default=None)
-        if last is None:
-            return None
-        trackId = keyTrackId(last)
-        return self._partitionOf(trackId).record(trackId)[3]
+        found = []
+        key = self._index.lastKey('runId', runId)
+        if key is not None:
+            found.append(self._index.timeline[key])
+        last = self._pending().lastOf('runId', runId)
+        if last is not None:
+            found.append(last[1])
+        return max((decodeRecord(self._records[trackId])[3]
+                    for trackId in found), default=None)
 
-def _raise(counter, value):
-    """Raise a BTrees.Length counter to at least ``value``."""
-    if counter() < value:
-        counter.set(value)
+
+def checkPartitions(partitions):
+    """Partitions were how the first layout took concurrent writers; the
+    storage needs none now. The argument is still checked and accepted."""
+    if isinstance(partitions, bool) or not isinstance(partitions, int):
+        raise TypeError('partitions must be an int')
+    if not 1 <= partitions <= 256:
+        raise ValueError('partitions must be between 1 and 256: %r'
+                         % partitions)
+    warnings.warn('TrackingStorage(partitions=...) is no longer needed: '
+                  'concurrent writers save into lanes of their own',
+                  DeprecationWarning, stacklevel=3)
+
+
+# The attributes of a storage of layout 2 (see TrackingStorage.__getattr__)
+LAYOUT2_NAMES = frozenset((
+    '_records', '_count', '_trackLanes', '_index', '_pendingChanges',
+    '_runs', '_runLanes', '_taskRuns'))

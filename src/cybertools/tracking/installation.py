@@ -13,12 +13,14 @@ def storageFolderName(name=''):
     return 'tracking-%s' % name if name else 'tracking'
 
 
-def addTrackingStorage(site, name='', trackFactory=None, partitions=1):
+def addTrackingStorage(site, name='', trackFactory=None,
+                       partitions=None):
     """Add a new tracking storage to a site and register it as a utility.
 
     The storage goes into the site manager's ``default`` folder and is
     registered for ``ITrackingStorage`` under ``name``; ``trackFactory``
-    and ``partitions`` go to the storage. Raises ValueError if the site
+    goes to the storage (``partitions`` is accepted for earlier callers;
+    the storage needs none). Raises ValueError if the site
     has a storage of that name already. Returns the storage.
     """
     sm = site.getSiteManager()
@@ -36,7 +38,8 @@ def addTrackingStorage(site, name='', trackFactory=None, partitions=1):
     return storage
 
 
-def ensureTrackingStorage(site, name='', trackFactory=None, partitions=1):
+def ensureTrackingStorage(site, name='', trackFactory=None,
+                          partitions=None):
     """Return the site's tracking storage ``name``, adding it if missing."""
     storage = site.getSiteManager().queryUtility(ITrackingStorage, name)
     if storage is None:

@@ -1,8 +1,7 @@
 """The lazy sequences of tracks and runs the storage returns."""
 
-import heapq
+import bisect
 from collections.abc import Sequence
-from itertools import islice
 
 
 class LazyResult(Sequence):
@@ -58,52 +57,81 @@ class LazyResult(Sequence):
         return repr(list(self))
 
 
-def mergeKeys(sequences):
-    """One ordered sequence of the keys of several ordered ones."""
-    sequences = [keys for keys in sequences if len(keys)]
-    if not sequences:
-        return []
-    if len(sequences) == 1:
-        return sequences[0]
-    return MergedKeys(sequences)
+class TrackResult(Sequence):
+    """The tracks a query found: merged ones by their order keys and
+    pending ones (not merged yet, see pending.py) by their ids, in one
+    order.
 
-
-class MergedKeys(Sequence):
-    """The keys of several ordered sequences (of the partitions of a
-    storage) in one order, merged as they are read.
-
-    Indexing and slicing walk from the nearer end, so the newest or the
-    oldest keys come cheaply.
+    ``keys`` is the ordered list of the merged tracks' keys, ``pending``
+    the ordered list of ``(sort key, track id)`` of the pending ones, whose
+    sort key tells where they stand among the merged keys. Both are taken
+    when the query is made, so the result stays what the query found;
+    ``len()`` loads nothing, indexing and iteration load the tracks they
+    return. A track removed since is left out when iterating.
     """
 
-    def __init__(self, sequences):
-        self.sequences = sequences
-        self._len = sum(len(keys) for keys in sequences)
+    def __init__(self, loadKey, loadId, keys, pending):
+        self.loadKey = loadKey
+        self.loadId = loadId
+        self.keys = keys
+        self.pending = pending
+        # where each pending track stands in the whole result
+        self._positions = [bisect.bisect_right(keys, sortKey[0]) + i
+                           for i, (sortKey, trackId) in enumerate(pending)]
 
     def __len__(self):
-        return self._len
+        return len(self.keys) + len(self.pending)
 
-    def __iter__(self):
-        return heapq.merge(*self.sequences)
+    def _ref(self, index):
+        """(True, key) or (False, track id) of an entry."""
+        positions = self._positions
+        if not positions:
+            return True, self.keys[index]
+        i = bisect.bisect_left(positions, index)
+        if i < len(positions) and positions[i] == index:
+            return False, self.pending[i][1]
+        return True, self.keys[index - i]
 
-    def __reversed__(self):
-        return heapq.merge(*(reversed(keys) for keys in self.sequences),
-                           reverse=True)
+    def _load(self, ref):
+        merged, value = ref
+        return self.loadKey(value) if merged else self.loadId(value)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            start, stop, step = index.indices(len(self))
-            if start >= stop:
-                return []
-            if start >= len(self) - stop:
-                keys = list(islice(reversed(self), len(self) - stop,
-                                   len(self) - start))
-                keys.reverse()
-            else:
-                keys = list(islice(iter(self), start, stop))
-            return keys[::step]
+            indexes = range(*index.indices(len(self)))
+            return LazyResult(self._load, [self._ref(i) for i in indexes])
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError('result index out of range')
-        return self[index:index + 1][0]
+        return self._load(self._ref(index))
+
+    def _refs(self, reverse=False):
+        if not self.pending:
+            keys = reversed(self.keys) if reverse else self.keys
+            return ((True, key) for key in keys)
+        indexes = range(len(self))
+        return (self._ref(i) for i in (reversed(indexes) if reverse
+                                       else indexes))
+
+    def __iter__(self):
+        for ref in self._refs():
+            try:
+                yield self._load(ref)
+            except KeyError:
+                continue        # removed since
+
+    def __reversed__(self):
+        for ref in self._refs(reverse=True):
+            try:
+                yield self._load(ref)
+            except KeyError:
+                continue
+
+    def __eq__(self, other):
+        if isinstance(other, (Sequence, list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self):
+        return repr(list(self))

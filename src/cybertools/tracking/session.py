@@ -25,7 +25,7 @@ from transaction.interfaces import IDataManager
 from zope.interface import implementer
 
 
-class _Owner:
+class Owner:
     """What the containers of one track's data share: the track they
     belong to (set once the track exists)."""
 
@@ -162,6 +162,15 @@ class TrackSession:
         self.flushed = {}           # track id: track stored at this commit
         self.removals = {}          # track id: track to remove at commit
         self._joined = None         # the transaction we joined
+        # the pending tracks (see TrackingStorage._pending)
+        self.pending = None
+        self.pendingState = None
+        self.pendingSeen = {}
+        self.savesSinceCheck = 0
+        # ids (see lanes.py): kind: lane, kind: (transaction, next, lane)
+        self.lanes = {}
+        self.ids = {}
+        self.moveLanes = {}
 
     def get(self, trackId):
         return self.tracks.get(trackId)
@@ -182,6 +191,10 @@ class TrackSession:
 
     def removeAtCommit(self, trackId, track):
         self.removals[trackId] = track
+        self._join()
+
+    def joinTransaction(self):
+        """Take part in the current transaction (to hear of its abort)."""
         self._join()
 
     def _join(self):
@@ -214,10 +227,15 @@ class TrackSession:
         self._reset()
 
     def tpc_abort(self, txn):
+        # the commit failed, most likely in a conflict with another writer
+        # taking the same ids: move to lanes of our own
+        self.moveLanes = {kind: True for kind, state in self.ids.items()
+                          if state[0] is txn}
         self._reset()
 
     def _reset(self):
         self._joined = None
+        self.pending = None
         self.removals.clear()
         dirty, self.dirty = self.dirty, {}
         dirty.update(self.flushed)

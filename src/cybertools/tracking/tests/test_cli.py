@@ -383,7 +383,8 @@ class CheckReindexTest(CommandTestCase):
         self.assertEqual(self.tracking('check'),
                          'the indexes agree with the 9 tracks\n')
         with Database(self.path) as storage:
-            keys = storage._partitions[0].index.values['taskId']['quiz']
+            storage.indexPending()
+            keys = storage._index.values['taskId']['quiz']
             keys.remove(keys.minKey())
         result = self.run_('check')
         self.assertEqual(result.returncode, 1)

@@ -151,7 +151,7 @@ class ResultTest(DatabaseTestCase):
 class RecordTest(DatabaseTestCase):
 
     def test_records_are_json(self):
-        raw = self.storage._partitions[0].tracks[1]
+        raw = self.storage._records[1]
         self.assertEqual(raw[:1], b'[')
         self.assertEqual(decodeRecord(raw)[:4],
                          ['quiz', 1, 'u0', 1700000000.0])
@@ -183,7 +183,7 @@ class RecordTest(DatabaseTestCase):
         for i in range(60):
             level['k'] = {}
             level = level['k']
-        before = list(self.storage._partitions[0].tracks.items())
+        before = list(self.storage._records.items())
         for data in ({'s': 'x\ud800'}, {'\udc00': 1}, {'i': 2 ** 64},
                      {'i': -2 ** 63 - 1}, deep):
             with self.subTest(data=str(data)[:30]):
@@ -191,7 +191,7 @@ class RecordTest(DatabaseTestCase):
                     self.storage.saveUserTrack('quiz', 0, 'u', data)
         with self.assertRaises(ValueError):
             self.storage.saveUserTrack('q\ud800', 0, 'u', {})
-        self.assertEqual(list(self.storage._partitions[0].tracks.items()),
+        self.assertEqual(list(self.storage._records.items()),
                          before)
         self.assertEqual(len(self.storage), 3)
 

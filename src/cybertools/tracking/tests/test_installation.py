@@ -13,6 +13,7 @@ from zope.location.interfaces import LocationError
 from zope.site.folder import rootFolder
 from zope.site.site import LocalSiteManager
 
+from cybertools.tracking.notify.base import Notification
 from cybertools.tracking.installation import addTrackingStorage
 from cybertools.tracking.installation import ensureTrackingStorage
 from cybertools.tracking.interfaces import ITrackingStorage
@@ -40,8 +41,9 @@ class InstallationTest(unittest.TestCase):
         self.site = makeSite()
 
     def test_named_storages_with_their_options(self):
-        storage = addTrackingStorage(self.site, 'shared', partitions=4)
-        self.assertEqual(len(storage._partitions), 4)
+        storage = addTrackingStorage(self.site, 'shared',
+                                     trackFactory=Notification)
+        self.assertIs(storage.trackFactory, Notification)
         self.assertIs(ensureTrackingStorage(self.site, 'shared'), storage)
         self.assertIs(self.site.getSiteManager().getUtility(
             ITrackingStorage, 'shared'), storage)

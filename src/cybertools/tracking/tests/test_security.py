@@ -30,6 +30,7 @@ from zope.securitypolicy.principalpermission import \
     principalPermissionManager
 from zope.securitypolicy.zopepolicy import ZopeSecurityPolicy
 
+from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.btree import Run
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
@@ -336,10 +337,10 @@ class SavePermissionTests(SecurityTestCase):
         track = self.proxy['0000001']
         track.data = {'answer': 10}
         self.assertEqual(track.data, {'answer': 10})
-        self.assertEqual(self.storage._partitions[0].record(1)[4],
+        self.assertEqual(decodeRecord(self.storage._records[1])[4],
                          {'answer': 1})
         transaction.commit()
-        self.assertEqual(self.storage._partitions[0].record(1)[4],
+        self.assertEqual(decodeRecord(self.storage._records[1])[4],
                          {'answer': 10})
         self.assertIndexesAgree()
 

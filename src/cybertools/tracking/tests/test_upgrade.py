@@ -1,5 +1,5 @@
 """A storage written in the first layout (tests/fixtures/layout1.fs, see
-its README.txt) opens, reads and upgrades with everything kept."""
+its README.txt) opens, is upgraded and keeps everything."""
 
 import os
 import shutil
@@ -13,6 +13,27 @@ from ZODB.FileStorage import FileStorage
 from cybertools.tracking.btree import LAYOUT
 
 FIXTURE = os.path.join(os.path.dirname(__file__), 'fixtures', 'layout1.fs')
+
+# What the fixture holds, as contents() shows it.
+TRACKS = [
+    ('0000001', 'quiz', 1, 'alice', 1700000000.0,
+     {'answer': 'b', 'score': 3}),
+    ('0000003', 'reading', 2, 'alice', 1796128398.4548001, {'page': 13}),
+    ('0000004', 'quiz', 3, 'alice', 1700000200.0, {'score': 5}),
+    ('0000005', 'quiz', 4, 'carol', 1700000300.0, {'score': 2}),
+    ('0000006', 'quiz', 1, 'dave', 1700000400.0, {}),
+]
+RUNS = [
+    (1, 'quiz', 1700000000.0, 1796128398.4545383, 1796128398.4545383, True),
+    (2, 'reading', 1700000120.0, 1796128398.4548001, None, False),
+    (3, 'quiz', 1700000200.0, 1796128398.4546077, 1796128398.4546077,
+     False),
+    (4, 'quiz', 1700000300.0, 1700000300.0, None, False),
+]
+PARTITIONED = [
+    ('%07i' % (i + 4), 'task-%i' % (i % 3), 4 + i % 3, 'user%i' % (i % 5),
+     1700000000.0 + i, {'i': i})
+    for i in range(12)]
 
 
 def contents(storage):
@@ -31,69 +52,97 @@ def contents(storage):
 class UpgradeTest(unittest.TestCase):
 
     def setUp(self):
+        transaction.abort()
         self.directory = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.directory)
-        path = os.path.join(self.directory, 'Data.fs')
-        shutil.copy(FIXTURE, path)
-        self.db = DB(FileStorage(path))
-        self.addCleanup(self.db.close)
+        self.path = os.path.join(self.directory, 'Data.fs')
+        shutil.copy(FIXTURE, self.path)
+        self.open()
+
+    def tearDown(self):
+        self.close()
+
+    def open(self):
+        self.db = DB(FileStorage(self.path))
         self.conn = self.db.open()
-        self.addCleanup(self.conn.close)
-        self.addCleanup(transaction.abort)
         self.root = self.conn.root()
 
-    def test_the_first_layout_reads(self):
-        storage = self.root['tracks']
-        self.assertEqual(storage.layout, 1)
+    def close(self):
+        transaction.abort()
+        self.conn.close()
+        self.db.close()
+
+    def reopen(self):
+        transaction.commit()
+        self.close()
+        self.open()
+
+    def checkTracks(self, storage):
         tracks, runs, current, users = contents(storage)
-        self.assertEqual([t[0] for t in tracks],
-                         ['0000001', '0000003', '0000004', '0000005',
-                          '0000006'])
-        self.assertEqual(tracks[0][1:],
-                         ('quiz', 1, 'alice', 1700000000.0,
-                          {'answer': 'b', 'score': 3}))
-        self.assertEqual(tracks[1][5], {'page': 13})
-        self.assertEqual([(r[0], r[1], r[5]) for r in runs],
-                         [(1, 'quiz', True), (2, 'reading', False),
-                          (3, 'quiz', False), (4, 'quiz', False)])
+        self.assertEqual(tracks, TRACKS)
+        self.assertEqual(runs, RUNS)
         self.assertEqual(current, {'quiz': 4, 'reading': 2})
         self.assertEqual(users, {'quiz': ['alice', 'carol', 'dave'],
                                  'reading': ['alice']})
+        self.assertEqual(len(storage), 5)
         self.assertEqual(storage.checkIndexes(), [])
 
-    def test_upgrade_keeps_everything(self):
-        for name in ('tracks', 'partitioned', 'notifications'):
-            with self.subTest(storage=name):
-                storage = self.root[name]
-                before = contents(storage)
-                queries = [len(storage.query(taskId=task))
-                           for task in storage.getTaskIds()]
-                rewritten = storage.upgrade()
-                self.assertEqual(rewritten, len(storage))
-                self.assertEqual(storage.layout, LAYOUT)
-                transaction.commit()
-                self.assertEqual(contents(storage), before)
-                self.assertEqual([len(storage.query(taskId=task))
-                                  for task in storage.getTaskIds()],
-                                 queries)
-                self.assertEqual(storage.checkIndexes(), [])
-                self.assertEqual(storage.upgrade(), 0)
+    def test_the_first_use_upgrades(self):
+        storage = self.root['tracks']
+        self.assertEqual(storage.layout, 1)
+        self.checkTracks(storage)
+        self.assertEqual(storage.layout, LAYOUT)
+        self.reopen()
+        self.checkTracks(self.root['tracks'])
 
-    def test_upgraded_records_are_json_and_runs_keep_no_end(self):
+    def test_upgrade_keeps_everything(self):
+        storage = self.root['tracks']
+        self.assertEqual(storage.upgrade(), 5)
+        self.assertEqual(storage.upgrade(), 0)
+        self.reopen()
+        storage = self.root['tracks']
+        self.checkTracks(storage)
+        self.assertEqual(
+            [t.__name__ for t in storage.query(taskId='quiz', userName='alice')],
+            ['0000001', '0000004'])
+        self.assertEqual(storage.getLastUserTrack('quiz', 1, 'dave').data, {})
+        partitioned = self.root['partitioned']
+        self.assertEqual(partitioned.upgrade(), 12)
+        self.assertEqual(contents(partitioned)[0], PARTITIONED)
+        self.assertEqual(partitioned.checkIndexes(), [])
+        notifications = self.root['notifications']
+        self.assertEqual(notifications.upgrade(), 0)
+        self.assertEqual(len(notifications), 0)
+        self.assertIn('priority', notifications.indexAttributes)
+
+    def test_records_are_json_and_runs_keep_no_end(self):
         storage = self.root['tracks']
         storage.upgrade()
-        transaction.commit()
-        for partition in storage._partitions:
-            for raw in partition.tracks.values():
-                self.assertEqual(raw[:1], b'[')
-            for run in partition.runs.values():
-                self.assertNotIn('end', run.__dict__)
+        for raw in storage._records.values():
+            self.assertEqual(raw[:1], b'[')
+        for run in storage._runs.values():
+            self.assertNotIn('end', run.__dict__)
+        self.assertNotIn('_partitions', storage.__dict__)
 
-    def test_writing_before_the_upgrade(self):
+    def test_ids_are_not_given_again(self):
+        # 0000002 was removed before the upgrade, 0000015 is the last id of
+        # the partitioned storage: new tracks and runs come after
+        storage = self.root['tracks']
+        self.assertEqual(storage.saveUserTrack('quiz', 0, 'erin', {}),
+                         '0000007')
+        self.assertEqual(storage.startRun('quiz'), 5)
+        partitioned = self.root['partitioned']
+        self.assertEqual(partitioned.saveUserTrack('task-0', 0, 'u', {}),
+                         '0000016')
+        self.assertEqual(partitioned.checkIndexes(), [])
+        transaction.commit()
+
+    def test_writing_first_upgrades(self):
         storage = self.root['tracks']
         name = storage.saveUserTrack('quiz', 0, 'erin', {'score': 1})
         storage['0000001'].data['score'] = 4
-        transaction.commit()
+        self.reopen()
+        storage = self.root['tracks']
         self.assertEqual(storage[name].runId, 4)
         self.assertEqual(storage['0000001'].data['score'], 4)
         self.assertEqual(storage.checkIndexes(), [])

@@ -192,9 +192,9 @@ class StorageObjectNotWrittenTest(FileStorageTestCase):
 
     def assertStorageNotWritten(self):
         self.assertIs(self.storage._p_changed, False)
-        for partition in self.storage._partitions:
-            self.assertIs(partition._p_changed, False)
-            self.assertIs(partition.index._p_changed, False)
+        for part in (self.storage._index, self.storage._trackLanes,
+                     self.storage._runLanes):
+            self.assertIs(part._p_changed, False)
 
     def test_save_update_remove(self):
         storage = self.storage

@@ -1,0 +1,41 @@
+"""Order keys: where a track stands in every index.
+
+A key is one signed 64-bit integer, so that the C-level BTrees of the
+LL family (``BTrees.family64.II``) hold the indexes. It orders tracks by
+time stamp, then by the order they were indexed in::
+
+    key = (microseconds since the epoch << SEQ_BITS | seq) + KEY_OFFSET
+
+``seq`` (0 to 63) tells apart tracks with the same time stamp to the
+microsecond; ``KEY_OFFSET`` moves the unsigned range onto the signed one.
+58 bits of microseconds reach beyond the year 10000, the latest time the
+storage takes (``validation.LATEST_TIME``), so every time stamp has a key.
+At most 64 tracks can share one microsecond: a save that would be the 65th
+is refused (``SameTimeError``, a ValueError).
+"""
+
+SEQ_BITS = 6
+SEQ_MASK = (1 << SEQ_BITS) - 1
+KEY_OFFSET = -(1 << 63)
+
+
+class SameTimeError(ValueError):
+    """More tracks with one time stamp than keys for them."""
+
+
+def microseconds(timeStamp):
+    return round(timeStamp * 1e6)
+
+
+def firstKey(timeStamp):
+    """The lowest key a track with this time stamp can have."""
+    return (microseconds(timeStamp) << SEQ_BITS) + KEY_OFFSET
+
+
+def lastKey(timeStamp):
+    """The highest key a track with this time stamp can have."""
+    return firstKey(timeStamp) + SEQ_MASK
+
+
+def keyMicroseconds(key):
+    return (key - KEY_OFFSET) >> SEQ_BITS

@@ -1,0 +1,79 @@
+"""Upgrading a storage of the first layout (2.0.0.dev0) to the current
+one; see ``TrackingStorage.upgrade``.
+
+The first layout kept tracks, runs and indexes in partitions, records as
+pickles and a stored ``end`` in every run. The upgrade moves records and
+runs into the storage's own trees (ids are unique across partitions, so
+they stay), rewrites the records as JSON, drops the stored ends and builds
+the indexes anew. No id that was ever given is given again.
+"""
+
+import BTrees
+
+from cybertools.tracking.index import TrackIndex
+from cybertools.tracking.lanes import Lanes
+from cybertools.tracking.records import PICKLE_START
+from cybertools.tracking.records import decodeRecord
+from cybertools.tracking.records import encodeRecord
+
+
+def upgradeStorage(storage, progress=None):
+    state = storage.__dict__
+    partitions = state.get('_partitions')
+    if partitions is None:
+        return 0
+    family = BTrees.family64
+    records = family.IO.BTree()
+    runs = family.IO.BTree()
+    taskRuns = family.OO.BTree()
+    trackLanes, runLanes = Lanes(), Lanes()
+    rewritten = highestTrack = highestRun = 0
+    for partition in partitions:
+        done = 0
+        for trackId, raw in partition.tracks.items():
+            if raw[:1] == PICKLE_START:
+                raw = encodeRecord(decodeRecord(raw))
+                rewritten += 1
+            records[trackId] = raw
+            done += 1
+            if progress is not None and done == 1000:
+                progress(done)
+                done = 0
+        if progress is not None and done:
+            progress(done)
+        highestTrack = max(highestTrack, _highestId(
+            partition, partition.lastTrackNumber))
+        highestRun = max(highestRun, _highestId(
+            partition, partition.lastRunNumber))
+        for runId, run in partition.runs.items():
+            run._p_activate()
+            if 'end' in run.__dict__:
+                del run.__dict__['end']
+                run._p_changed = True
+            runs[runId] = run
+            if run.taskId is not None:
+                ids = taskRuns.get(run.taskId)
+                if ids is None:
+                    ids = taskRuns[run.taskId] = family.II.TreeSet()
+                ids.insert(runId)
+    # ids given before (also of tracks removed since) are not given again
+    trackLanes._floors[0] = highestTrack
+    runLanes._floors[0] = highestRun
+    storage._records = records
+    storage._count = state['_trackCount']
+    storage._trackLanes = trackLanes
+    storage._pendingChanges = BTrees.Length.Length()
+    storage._runs = runs
+    storage._runLanes = runLanes
+    storage._taskRuns = taskRuns
+    storage._index = TrackIndex(storage.indexAttributes)
+    storage._index = storage._freshIndex(records.keys())
+    trackLanes.setAllMerged(records)
+    del storage._partitions
+    del storage._trackCount
+    storage.layout = 2
+    return rewritten
+
+
+def _highestId(partition, counter):
+    return counter() * partition.count + partition.number
