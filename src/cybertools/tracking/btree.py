@@ -1,6 +1,7 @@
 """Tracks, runs and the BTree-based tracking storage."""
 
 import copy
+import random
 import time
 import warnings
 
@@ -28,6 +29,7 @@ from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.keys import microseconds
+from cybertools.tracking.lanes import LaneTrees
 from cybertools.tracking.lanes import Lanes
 from cybertools.tracking.pending import PendingIndex
 from cybertools.tracking.records import decodeRecord
@@ -276,7 +278,7 @@ class TrackingStorage(Persistent, Contained):
             self.trackFactory = trackFactory
         if partitions is not None:
             checkPartitions(partitions)
-        self._records = self.family.IO.BTree()
+        self._records = LaneTrees()
         self._count = Length()
         self._trackLanes = Lanes()
         self._index = TrackIndex(self.indexAttributes)
@@ -616,7 +618,11 @@ class TrackingStorage(Persistent, Contained):
         if session.savesSinceCheck < 100:
             return
         session.savesSinceCheck = 0
-        if len(self._pending()) >= self.mergeSize:
+        if session.mergeAt is None:
+            # writers reaching the size at the same time would all merge
+            # the same tracks: one of them, at a random point, does
+            session.mergeAt = int(self.mergeSize * (1 + random.random() / 2))
+        if len(self._pending()) >= session.mergeAt:
             self.indexPending()
 
     def upgrade(self, progress=None):

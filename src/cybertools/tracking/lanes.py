@@ -5,15 +5,18 @@ the next id after the highest one of its lane, so one writer alone gets
 1, 2, 3, ... in lane 0. Two writers taking the same id both insert it into
 the same BTree bucket, and the second commit fails; a writer whose commit
 failed moves to a lane of its own, chosen at random among 2**22, so that
-from then on concurrent writers insert into different buckets. (This is
-zope.intid's idea of spreading ids, keeping sequential ids for the common
-case of one writer.)
+from then on concurrent writers insert into different buckets. Writers of
+one process (the threads of a server) do not even meet once: only one of
+them at a time uses lane 0. (This is zope.intid's idea of spreading ids,
+keeping sequential ids for the common case of one writer.)
 
 For tracks, each lane also keeps its *mark*: the highest id merged into
 the indexes. The tracks above the mark are pending (see btree.py).
 """
 
 import random
+import threading
+import weakref
 
 import BTrees
 from persistent import Persistent
@@ -25,6 +28,27 @@ LANE_COUNT = 1 << 22
 
 def laneOf(id):
     return id >> LANE_BITS << LANE_BITS
+
+
+# Within one process the writers know of each other: the session (see
+# session.py) that holds lane 0 of a storage, per kind of id. Another
+# connection of the process writing the same storage starts in a lane of
+# its own, so threads of one server never compete for ids at all.
+_laneZero = weakref.WeakValueDictionary()
+_laneZeroLock = threading.Lock()
+
+
+def _mayUseLaneZero(session, kind):
+    key = session.storageKey()
+    if key is None:
+        return True
+    key += (kind,)
+    with _laneZeroLock:
+        holder = _laneZero.get(key)
+        if holder is None or holder is session:
+            _laneZero[key] = session
+            return True
+    return False
 
 
 class Lanes(Persistent):
@@ -63,8 +87,12 @@ class Lanes(Persistent):
         if state is not None and state[0] is txn:
             nextId, lane = state[1], state[2]
         else:
-            lane = session.lanes.get(kind, 0)
-            if session.moveLanes.pop(kind, False) or lane not in self._marks:
+            lane = session.lanes.get(kind)
+            if lane is None:
+                lane = session.lanes[kind] = (
+                    0 if _mayUseLaneZero(session, kind) else None)
+            if lane is None or session.moveLanes.pop(kind, False) or \
+                    lane not in self._marks:
                 lane = self._newLane(session, kind)
             nextId = max(self.lastId(tree, lane) or 0, self.merged(lane),
                          self._floors.get(lane, 0), lane) + 1
@@ -118,3 +146,76 @@ class Lanes(Persistent):
             low = lane if lane else 1
             if mark >= low:
                 yield from tree.keys(low, mark)
+
+
+class LaneTrees(Persistent):
+    """A mapping from ids to values kept in one BTree per lane, so that
+    writers in different lanes never change the same BTree nodes (BTrees
+    check the nodes on the path of every change they make: a bucket split
+    in a shared tree would conflict with every writer of that tree).
+
+    It offers what the storage uses of an IOBTree; keys come in order.
+    """
+
+    family = BTrees.family64
+
+    def __init__(self):
+        self._trees = self.family.IO.BTree()     # lane start: tree
+
+    def _tree(self, id, create=False):
+        lane = laneOf(id)
+        tree = self._trees.get(lane)
+        if tree is None and create:
+            tree = self._trees[lane] = self.family.IO.BTree()
+        return tree
+
+    def __getitem__(self, id):
+        tree = self._tree(id)
+        if tree is None:
+            raise KeyError(id)
+        return tree[id]
+
+    def get(self, id, default=None):
+        tree = self._tree(id)
+        return default if tree is None else tree.get(id, default)
+
+    def __contains__(self, id):
+        tree = self._tree(id)
+        return tree is not None and id in tree
+
+    def __setitem__(self, id, value):
+        self._tree(id, create=True)[id] = value
+
+    def __delitem__(self, id):
+        tree = self._tree(id)
+        if tree is None:
+            raise KeyError(id)
+        del tree[id]
+
+    def __len__(self):
+        return sum(len(tree) for tree in self._trees.values())
+
+    def maxKey(self, max):
+        """The highest id up to ``max`` within the lane of ``max``."""
+        tree = self._tree(max)
+        if tree is None:
+            raise ValueError('no key')
+        return tree.maxKey(max)
+
+    def _ranges(self, min=None, max=None):
+        low = None if min is None else laneOf(min)
+        for lane, tree in self._trees.items(low, max):
+            yield tree.items(min, max)
+
+    def items(self, min=None, max=None):
+        for items in self._ranges(min, max):
+            yield from items
+
+    def keys(self, min=None, max=None):
+        for items in self._ranges(min, max):
+            for id, value in items:
+                yield id
+
+    def values(self):
+        for id, value in self.items():
+            yield value

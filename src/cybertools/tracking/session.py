@@ -167,10 +167,20 @@ class TrackSession:
         self.pendingState = None
         self.pendingSeen = {}
         self.savesSinceCheck = 0
+        self.mergeAt = None
         # ids (see lanes.py): kind: lane, kind: (transaction, next, lane)
         self.lanes = {}
         self.ids = {}
         self.moveLanes = {}
+
+    def storageKey(self):
+        """What tells the storage apart from others in this process (None
+        for a storage outside a database)."""
+        storage = self.storage
+        jar = storage._p_jar
+        if jar is None or storage._p_oid is None:
+            return None
+        return (id(jar.db()), storage._p_oid)
 
     def get(self, trackId):
         return self.tracks.get(trackId)

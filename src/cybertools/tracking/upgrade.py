@@ -11,6 +11,7 @@ the indexes anew. No id that was ever given is given again.
 import BTrees
 
 from cybertools.tracking.index import TrackIndex
+from cybertools.tracking.lanes import LaneTrees
 from cybertools.tracking.lanes import Lanes
 from cybertools.tracking.records import PICKLE_START
 from cybertools.tracking.records import decodeRecord
@@ -23,7 +24,7 @@ def upgradeStorage(storage, progress=None):
     if partitions is None:
         return 0
     family = BTrees.family64
-    records = family.IO.BTree()
+    records = LaneTrees()
     runs = family.IO.BTree()
     taskRuns = family.OO.BTree()
     trackLanes, runLanes = Lanes(), Lanes()

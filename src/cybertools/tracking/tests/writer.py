@@ -16,7 +16,7 @@ import transaction
 from cybertools.tracking.database import openDatabase
 
 TASKS = 10          # tasks shared by all writers: their runs too
-ATTEMPTS = 50
+ATTEMPTS = 5         # transaction's attempts(): a save failing 5 times fails
 
 
 def main(uri, number, count, batch=1):
