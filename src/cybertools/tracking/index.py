@@ -9,18 +9,25 @@ an order key (keys.py), so all of this lives in the C-level BTrees of the
 ``timeline``
     key -> track id, for every merged track;
 ``values``
-    index name -> value -> tree set of keys (the task, the run and the
-    further index attributes of the track class);
+    index name -> value -> the keys of the tracks with that value (the
+    task, the run and the further index attributes of the track class);
 ``users``
-    user name -> tree set of keys;
+    user name -> the keys of the user's tracks;
 ``taskUsers``
     task id -> tree set of the names of the users with tracks for it.
 
 A set of keys gives its tracks ordered by time stamp, a time range is a
 range of keys, and the latest track is the largest key: without loading a
 single track.
+
+Most values have few tracks (a user, a run): their keys are kept in the
+BTree bucket of the value itself, packed as bytes (``SmallKeys``), so that
+a merge writes one bucket for many values instead of one set object per
+value. A value with more than ``SMALL`` keys gets a tree set of its own.
 """
 
+import array
+import bisect
 import functools
 
 import BTrees
@@ -30,6 +37,9 @@ from cybertools.tracking.keys import SameTimeError
 from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import lastKey
 from cybertools.tracking.validation import indexKeyKind
+
+# The most keys kept packed in the bucket of their value.
+SMALL = 64
 
 # The kinds of the metadata indexes, known before they hold any value.
 KINDS = {'taskId': 'string', 'userName': 'string', 'runId': 'number'}
@@ -95,15 +105,9 @@ class TrackIndex(Persistent):
             if value is not None:
                 if not self._fits(name, tree, value, trackId):
                     continue
-                keys = tree.get(value)
-                if keys is None:
-                    keys = tree[value] = self.family.II.TreeSet()
-                keys.insert(key)
+                self._insertKey(tree, value, key)
         user, task = values['userName'], values['taskId']
-        keys = self.users.get(user)
-        if keys is None:
-            keys = self.users[user] = self.family.II.TreeSet()
-        keys.insert(key)
+        self._insertKey(self.users, user, key)
         users = self.taskUsers.get(task)
         if users is None:
             users = self.taskUsers[task] = self.family.OO.TreeSet()
@@ -127,6 +131,24 @@ class TrackIndex(Persistent):
             if not users:
                 del self.taskUsers[task]
 
+    def _insertKey(self, tree, value, key):
+        keys = tree.get(value)
+        if keys is None:
+            tree[value] = packKeys([key])
+        elif type(keys) is bytes:
+            found = unpackKeys(keys)
+            bisect.insort(found, key)
+            tree[value] = (packKeys(found) if len(found) <= SMALL
+                           else self.family.II.TreeSet(found))
+        else:
+            keys.insert(key)
+
+    def keys(self, tree, value):
+        """The keys stored under a value (None if there are none), as a
+        tree set or a SmallKeys."""
+        keys = tree.get(value)
+        return SmallKeys(keys) if type(keys) is bytes else keys
+
     def _fits(self, name, tree, value, trackId):
         kind = indexKeyKind(value)
         if not tree or kind == indexKeyKind(tree.minKey()):
@@ -144,8 +166,8 @@ class TrackIndex(Persistent):
                 for name, ids in self.refused.items() if ids]
 
     def _hasUserTracks(self, taskId, userName):
-        userKeys = self.users.get(userName)
-        taskKeys = self.values['taskId'].get(taskId)
+        userKeys = self.keys(self.users, userName)
+        taskKeys = self.keys(self.values['taskId'], taskId)
         if not userKeys or not taskKeys:
             return False
         small, large = sorted((userKeys, taskKeys), key=len)
@@ -163,26 +185,29 @@ class TrackIndex(Persistent):
 
     def userKeys(self, taskId, runId, userName):
         """The keys of a user's tracks in a run, oldest first."""
-        userKeys = self.users.get(userName)
-        runKeys = self.values['runId'].get(runId)
-        taskKeys = self.values['taskId'].get(taskId)
-        if not userKeys or not runKeys or not taskKeys:
+        sets = self._userSets(taskId, runId, userName)
+        if sets is None:
             return []
-        II = self.family.II
-        sets = sorted((userKeys, runKeys, taskKeys), key=len)
-        if len(sets[0]) * 20 < len(sets[1]):
+        sets.sort(key=len)
+        if len(sets[0]) * 20 < len(sets[1]) or \
+                isinstance(sets[1], SmallKeys):
             # a few keys: look them up rather than walk the big sets
             return [key for key in sets[0]
                     if key in sets[1] and key in sets[2]]
-        return list(functools.reduce(II.intersection, sets))
+        return list(functools.reduce(self.family.II.intersection, sets))
+
+    def _userSets(self, taskId, runId, userName):
+        sets = [self.keys(self.users, userName),
+                self.keys(self.values['runId'], runId),
+                self.keys(self.values['taskId'], taskId)]
+        return None if not all(sets) else sets
 
     def lastUserKey(self, taskId, runId, userName):
         """The key of a user's latest track in a run, or None."""
-        userKeys = self.users.get(userName)
-        runKeys = self.values['runId'].get(runId)
-        taskKeys = self.values['taskId'].get(taskId)
-        if not userKeys or not runKeys or not taskKeys:
+        sets = self._userSets(taskId, runId, userName)
+        if sets is None:
             return None
+        userKeys, runKeys, taskKeys = sets
         key = userKeys.maxKey()
         while True:
             if key in runKeys and key in taskKeys:
@@ -203,7 +228,7 @@ class TrackIndex(Persistent):
 
     def lastKey(self, name, value):
         """The latest key with this value, or None."""
-        keys = self.values[name].get(value)
+        keys = self.keys(self.values[name], value)
         return keys.maxKey() if keys else None
 
     def search(self, criteria):
@@ -220,6 +245,8 @@ class TrackIndex(Persistent):
         if low is not None or high is not None:
             # intersect only what lies in the time range
             sets = [II.Set(keys.keys(low, high)) for keys in sets]
+        sets = [II.Set(keys) if isinstance(keys, SmallKeys) else keys
+                for keys in sets]
         sets.sort(key=len)
         return list(functools.reduce(II.intersection, sets))
 
@@ -230,10 +257,13 @@ class TrackIndex(Persistent):
             return II.TreeSet(key for low, high in matcher.timeRanges()
                               for key in self.timeline.keys(low, high))
         tree = self.users if name == 'userName' else self.values[name]
-        sets = [keys for value, keys in matcher.items(tree)]
+        sets = [SmallKeys(keys) if type(keys) is bytes else keys
+                for value, keys in matcher.items(tree)]
         if len(sets) == 1:
             return sets[0]
-        return functools.reduce(II.union, sets, II.TreeSet())
+        return functools.reduce(
+            II.union, (II.Set(keys) if isinstance(keys, SmallKeys) else keys
+                       for keys in sets), II.TreeSet())
 
     # checks
 
@@ -258,10 +288,64 @@ class TrackIndex(Persistent):
 
 def _removeKey(tree, value, key):
     keys = tree[value]
+    if type(keys) is bytes:
+        found = unpackKeys(keys)
+        found.remove(key)
+        if found:
+            tree[value] = packKeys(found)
+        else:
+            del tree[value]
+        return
     keys.remove(key)
     if not keys:
         # no empty sets: the keys of an index are the values in use
         del tree[value]
+
+
+def packKeys(keys):
+    return array.array('q', keys).tobytes()
+
+
+def unpackKeys(packed):
+    found = array.array('q')
+    found.frombytes(packed)
+    return found.tolist()
+
+
+class SmallKeys:
+    """A few keys packed in bytes, read like a tree set."""
+
+    __slots__ = ('_keys',)
+
+    def __init__(self, packed):
+        self._keys = unpackKeys(packed)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __bool__(self):
+        return bool(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __contains__(self, key):
+        keys = self._keys
+        i = bisect.bisect_left(keys, key)
+        return i < len(keys) and keys[i] == key
+
+    def keys(self, low=None, high=None):
+        keys = self._keys
+        start = 0 if low is None else bisect.bisect_left(keys, low)
+        stop = len(keys) if high is None else bisect.bisect_right(keys, high)
+        return keys[start:stop]
+
+    def maxKey(self, max=None):
+        keys = self._keys
+        i = len(keys) if max is None else bisect.bisect_right(keys, max)
+        if not i:
+            raise ValueError('no key that low')
+        return keys[i - 1]
 
 
 def _trackSets(index):
@@ -269,10 +353,12 @@ def _trackSets(index):
     timeline = index.timeline
     found = {'timeline': set(timeline.values())}
     for name, tree in index.values.items():
-        for value, keys in tree.items():
-            found[(name, value)] = {timeline.get(key) for key in keys}
-    for user, keys in index.users.items():
-        found[('userName', user)] = {timeline.get(key) for key in keys}
+        for value in tree.keys():
+            found[(name, value)] = {timeline.get(key)
+                                    for key in index.keys(tree, value)}
+    for user in index.users.keys():
+        found[('userName', user)] = {timeline.get(key) for key in
+                                     index.keys(index.users, user)}
     for task, users in index.taskUsers.items():
         found[('taskUsers', task)] = set(users)
     return found

@@ -21,6 +21,7 @@ from zope.event import notify
 from zope.interface import implementer
 from zope.lifecycleevent import ObjectRemovedEvent
 
+from cybertools.tracking.index import _removeKey
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.indexing import TrackIndexData
@@ -622,7 +623,7 @@ class IndexConsistencyTest(ComponentsTestCase):
         self.assertTrue(self.storage.checkIndexes())
         index.timeline[key] = trackId
         self.assertConsistent()
-        index.values['state']['new'].remove(key)
+        _removeKey(index.values['state'], 'new', key)
         self.assertTrue(self.storage.checkIndexes())
 
     def test_after_update_track(self):
@@ -667,7 +668,7 @@ class IndexConsistencyTest(ComponentsTestCase):
         self.assertConsistent()
         # and it repairs drift
         self.storage.indexPending()
-        self.storage._index.values['state']['new'].clear()
+        del self.storage._index.values['state']['new']
         self.storage._index.timeline.clear()
         self.assertTrue(self.storage.checkIndexes())
         self.storage.reindexTracks()
