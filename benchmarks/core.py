@@ -10,9 +10,9 @@ Single writer
 
 One process, one run: our storage in the database named by ``--uri`` (a
 zodburi URI, see cybertools.tracking.database; default: a FileStorage in a
-temporary directory), created with ``--partitions P`` (default 1) under the
-root name ``tracking-benchmark`` (replaced if there; use a scratch
-database), and an SQLite file in the temporary directory.
+temporary directory), made with the defaults under the root name
+``tracking-benchmark`` (replaced if there; use a scratch database), and an
+SQLite file in the temporary directory.
 
 ingest
     N tracks (``--tracks``) for 1,000 tasks and 5,000 users, each with a
@@ -22,7 +22,10 @@ ingest
     (run 0 is the task's current run, started by the first save of the
     task). SQLite: one INSERT per track with the id our storage gave the
     track, the same run number, time stamp and data (as JSON); SQLite keeps
-    no runs, it is given their numbers. Reported as tracks/s.
+    no runs, it is given their numbers. Reported as tracks/s of wall time
+    and of CPU time (the process's), and, for a FileStorage, as the
+    objects and bytes our commits wrote per save (read back from the
+    file's transaction records, so counting costs the ingest nothing).
 
 last track
     The latest track of an existing (task, run, user):
@@ -42,17 +45,28 @@ count
     The number of tracks of a task: ``len(storage.query(taskId=t))``
     against ``SELECT count(*)``.
 
-Before the query workloads both databases are closed and reopened (a new
-ZODB DB and connection with an empty object cache, a new SQLite
-connection; a ``memory://`` database would be lost on closing, so there
-only the object cache is emptied); there is no warm-up, so the first query
-workload of each store pays for its cold start (the OS file cache is warm
-for both). Each query workload runs in one ZODB read transaction, so the
-connection cache may grow past ``--cache-size`` within it; it is aborted
-after each workload. The query workloads report ops/s and the p50/p99
+Each query workload runs twice per store:
+
+warm
+    on the connection of the ingest, as a long-running process has it
+    (``--warm-cache-size`` objects, default 50,000), after one untimed
+    pass of the same workload; SQLite on its ingest connection, also after
+    an untimed pass;
+cold
+    after both databases were closed and reopened (a new ZODB DB and
+    connection with ``--cache-size`` objects, default 5,000, and empty; a
+    new SQLite connection; a ``memory://`` database would be lost on
+    closing, so there only the object cache is emptied), with no warm-up:
+    the first query workload of each store pays for its cold start (the OS
+    file cache is warm for both).
+
+Each query workload runs in one ZODB read transaction, so the connection
+cache may grow past its size within it; it is aborted after each
+workload. The query workloads report ops/s (wall time) and the p50/p99
 latency of single operations in microseconds; every row has the ratio
-ours/SQLite of the rates (> 1: we are faster). No event subscribers are
-registered, so the storage's ``notify`` calls cost next to nothing here.
+ours/SQLite of the rates (> 1: we are faster). The ingest rows give wall
+and CPU time. No event subscribers are registered, so the storage's
+``notify`` calls cost next to nothing here.
 
 After the timed part the script checks that both stores give the same
 answers for a sample of the queries, so the comparison is a fair one.
@@ -63,10 +77,6 @@ object until it is packed), and the SQLite database file; and the peak RSS
 of the process (a high-water mark: after generating the workload, after
 our ingest, and at the end, both stores together).
 
-With a single writer and several partitions, all tracks go into the one
-partition the writer chose (see partitions.py) and every query asks all
-partitions.
-
 Concurrent ingest
 -----------------
 
@@ -76,12 +86,14 @@ the standard retry loop (``transaction_manager.attempts(A)``,
 ``--attempts``, default 5) into a fresh storage on a ZEO server that the
 benchmark starts (``cybertools.tracking.testing.ZEOServer``, on 127.0.0.1,
 its FileStorage in a temporary directory, run in a thread of this
-process). The writer is benchmarks/writer.py; its tracks are like the
-single-writer ones, but stamped with the time of saving. All writers open
-the database first and start together on a signal. This runs with
-partitions=1 (sequential track ids: many conflicts, and saves that still
-conflict after A attempts are given up and counted, not retried) and with
-partitions=8, each with K writers and with one writer alone (the baseline).
+process), made with the defaults. The writer is benchmarks/writer.py; its
+tracks are like the single-writer ones, but stamped with the time of
+saving. All writers open the database first and start together on a
+signal; saves that still conflict after A attempts are given up and
+counted, not retried. This runs with K writers and with one writer alone
+(the baseline). Then T threads of this process (``--threads``, default 8)
+save S/2 tracks each the same way into a fresh FileStorage, as the
+threads of a WSGI server do, and one thread alone (its baseline).
 The same K writers and one writer alone also save into SQLite (each its
 own connection, WAL, synchronous=NORMAL, a busy timeout, one commit per
 insert, an insert failing with "database is locked" rolled back and tried
@@ -98,8 +110,8 @@ save is there exactly once, and our indexes agree with our tracks.
 Usage::
 
     python benchmarks/core.py [--tracks N] [--lookups M] [--cache-size C]
-        [--uri URI] [--partitions P] [--writers K] [--concurrent-saves S]
-        [--attempts A] [--only single|concurrent]
+        [--warm-cache-size W] [--uri URI] [--writers K] [--threads T]
+        [--concurrent-saves S] [--attempts A] [--only single|concurrent]
     python benchmarks/core.py --tracks N --profile
 
 ``--profile`` runs only our ingest, under cProfile, and prints where its
@@ -121,9 +133,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import transaction
+
+from ZODB.POSException import ConflictError
 
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.database import openDatabase
@@ -135,7 +150,6 @@ COMMIT_EVERY = 1000
 SEED = 4711
 ROOT_NAME = 'tracking-benchmark'
 SQLITE_BUSY_TIMEOUT_MS = 5000
-CONCURRENT_PARTITIONS = (1, 8)
 WRITER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       'writer.py')
 WRITERS_TIMEOUT = 1800      # seconds for all writers of one measurement
@@ -152,14 +166,13 @@ def log(message):
 
 # the workload
 
-def generate_tracks(count, start, seed=SEED, partitions=1):
+def generate_tracks(count, start, seed=SEED):
     """The tracks to save: a list of (task, run, user, ts, data).
 
     The time stamps start at ``start`` and increase by 0..2 s per track.
     The run is the number the storage will give the task's first run: run
     ids are counted up, in the order in which the tasks get their first
-    track, in steps of the number of partitions (the single writer saves
-    into the first partition, whose ids are multiples of that number).
+    track.
     """
     rnd = random.Random(seed)
     runs = {}
@@ -170,7 +183,7 @@ def generate_tracks(count, start, seed=SEED, partitions=1):
         user = 'user-%04i' % rnd.randrange(USERS)
         ts += rnd.uniform(0.0, 2.0)
         if task not in runs:
-            runs[task] = (len(runs) + 1) * partitions
+            runs[task] = len(runs) + 1
         data = {'score': rnd.randrange(100),
                 'answer': rnd.choice('abcd') * rnd.randrange(1, 20),
                 'ok': rnd.random() < 0.5}
@@ -212,13 +225,10 @@ def open_ours(uri, cache_size):
     return db, db.open()
 
 
-def create_ours(uri, cache_size, partitions):
+def create_ours(uri, cache_size):
     db, connection = open_ours(uri, cache_size)
-    storage = connection.root()[ROOT_NAME] = TrackingStorage(
-        partitions=partitions)
+    connection.root()[ROOT_NAME] = TrackingStorage()
     transaction.commit()
-    # the single writer saves into the first partition (see generate_tracks)
-    storage._v_partition = 0
     return db, connection
 
 
@@ -272,9 +282,10 @@ def sqlite_record(row):
 # single writer: ingest
 
 def ingest_ours(storage, tracks):
-    """Save the tracks; return the seconds taken and the ids of the
-    tracks (with partitions they are not 1, 2, 3, ...)."""
+    """Save the tracks; return the wall and CPU seconds taken and the ids
+    of the tracks."""
     ids = []
+    cpu = time.process_time()
     started = time.perf_counter()
     for i, (task, run, user, ts, data) in enumerate(tracks, 1):
         ids.append(int(storage.saveUserTrack(task, 0, user, data,
@@ -284,10 +295,11 @@ def ingest_ours(storage, tracks):
             if i % PROGRESS_EVERY == 0:
                 log('ours: %i tracks saved' % i)
     transaction.commit()
-    return time.perf_counter() - started, ids
+    return time.perf_counter() - started, time.process_time() - cpu, ids
 
 
 def ingest_sqlite(connection, tracks, ids):
+    cpu = time.process_time()
     started = time.perf_counter()
     for i, (id, (task, run, user, ts, data)) in enumerate(zip(ids, tracks),
                                                           1):
@@ -298,7 +310,26 @@ def ingest_sqlite(connection, tracks, ids):
         if i % COMMIT_EVERY == 0:
             connection.commit()
     connection.commit()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def written_per_save(path, saves):
+    """Objects and bytes the commits of an ingest wrote per save, from the
+    transaction records of a FileStorage (the first transaction, which
+    made the storage, left out)."""
+    from ZODB.FileStorage import FileStorage
+    storage = FileStorage(path, read_only=True)
+    objects = size = 0
+    try:
+        for number, txn in enumerate(storage.iterator()):
+            if number < 2:      # the root, then the empty storage
+                continue
+            for record in txn:
+                objects += 1
+                size += len(record.data or b'')
+    finally:
+        storage.close()
+    return objects / saves, size / saves
 
 
 def check_runs(storage, tracks):
@@ -502,15 +533,14 @@ def check_sqlite_after_writers(path, committed):
                                                  different))
 
 
-def concurrent_ingest_zeo(partitions, writers, saves, attempts):
+def concurrent_ingest_zeo(writers, saves, attempts):
     """Writers saving into a fresh storage on a fresh ZEO server."""
     server = ZEOServer()
     server.start()
     try:
         db = openDatabase(server.uri)
         with db.transaction() as connection:
-            connection.root()[ROOT_NAME] = TrackingStorage(
-                partitions=partitions)
+            connection.root()[ROOT_NAME] = TrackingStorage()
         db.close()
         reports, seconds = run_writers(server.uri, writers, saves, attempts)
         result = summarize_writers(reports, seconds)
@@ -568,9 +598,9 @@ def profile_entries(stats, filename_end, function):
     return calls, seconds
 
 
-def profile_ingest(uri, cache_size, partitions, tracks, top=15):
+def profile_ingest(uri, cache_size, tracks, top=15):
     """Our ingest under cProfile; print where the time goes."""
-    db, connection = create_ours(uri, cache_size, partitions)
+    db, connection = create_ours(uri, cache_size)
     profiler = cProfile.Profile()
     profiler.runcall(ingest_ours, connection.root()[ROOT_NAME], tracks)
     close_ours(db, connection)
@@ -680,29 +710,56 @@ def machine_facts():
 
 # the benchmark
 
+def query_workloads(storage, sconn, queries, prefix, warmUp):
+    """The rows of the query workloads for both stores."""
+    rows = []
+    for name, ours, theirs, arguments in QUERY_WORKLOADS:
+        if warmUp:
+            ours(storage, queries[arguments])
+            theirs(sconn, queries[arguments])
+        ours_latencies = ours(storage, queries[arguments])
+        transaction.abort()
+        sql_latencies = theirs(sconn, queries[arguments])
+        rows.append(query_row('%s %s' % (prefix, name), ours_latencies,
+                              sql_latencies))
+        log('%s %s done' % (prefix, name))
+    return rows
+
+
 def single_writer_benchmark(options, directory, tracks, queries):
     """Ingest and queries, ours against SQLite; print the table."""
     uri = options.uri or 'file://' + os.path.join(directory, 'Data.fs')
     fs_path = filestorage_path(uri)
     sqlite_path = os.path.join(directory, 'tracks.sqlite')
     print('single writer: %i tracks, %i tasks, %i users, %i operations per '
-          'query workload, %s, %i partition(s), ZODB cache size %i'
+          'query workload, %s, ZODB cache size %i warm, %i cold'
           % (len(tracks), TASKS, USERS, options.lookups, uri,
-             options.partitions, options.cache_size), flush=True)
+             options.warm_cache_size, options.cache_size), flush=True)
     rss_workload = peak_rss_mb()
 
-    # ingest
-    db, zconn = create_ours(uri, options.cache_size, options.partitions)
-    ours_ingest, ids = ingest_ours(zconn.root()[ROOT_NAME], tracks)
-    check_runs(zconn.root()[ROOT_NAME], tracks)
+    # ingest, by a long-running process with a big object cache
+    db, zconn = create_ours(uri, options.warm_cache_size)
+    storage = zconn.root()[ROOT_NAME]
+    ours_wall, ours_cpu, ids = ingest_ours(storage, tracks)
+    check_runs(storage, tracks)
     rss_ours = peak_rss_mb()
-    log('ours: ingest done, %.1f s' % ours_ingest)
+    log('ours: ingest done, %.1f s (CPU %.1f s)' % (ours_wall, ours_cpu))
     sconn = create_sqlite(sqlite_path)
-    sql_ingest = ingest_sqlite(sconn, tracks, ids)
+    sql_wall, sql_cpu = ingest_sqlite(sconn, tracks, ids)
+    log('sqlite: ingest done, %.1f s (CPU %.1f s)' % (sql_wall, sql_cpu))
+    count = len(tracks)
+    rows = [('ingest (wall)', count / ours_wall, count / sql_wall,
+             sql_wall / ours_wall, '', ''),
+            ('ingest (CPU)', count / ours_cpu, count / sql_cpu,
+             sql_cpu / ours_cpu, '', '')]
+    written = None
+    if fs_path is not None:
+        written = written_per_save(fs_path, count)
+
+    # warm: the ingest's connections
+    rows.extend(query_workloads(storage, sconn, queries, 'warm', True))
+    check_same_results(storage, sconn, queries)
     sconn.close()
-    log('sqlite: ingest done, %.1f s' % sql_ingest)
-    rows = [('ingest', len(tracks) / ours_ingest, len(tracks) / sql_ingest,
-             sql_ingest / ours_ingest, '', '')]
 
     # file sizes, before the FileStorage is packed and after
     sizes = None
@@ -711,16 +768,11 @@ def single_writer_benchmark(options, directory, tracks, queries):
         log('ours: pack done, %.1f s' % sizes[2])
     sqlite_size = file_size(sqlite_path) + file_size(sqlite_path + '-wal')
 
-    # the queries, on freshly opened databases
+    # cold: freshly opened databases
     db, zconn = reopen_ours(uri, options.cache_size, db, zconn)
     storage = zconn.root()[ROOT_NAME]
     sconn = open_sqlite(sqlite_path)
-    for name, ours, theirs, arguments in QUERY_WORKLOADS:
-        ours_latencies = ours(storage, queries[arguments])
-        transaction.abort()
-        sql_latencies = theirs(sconn, queries[arguments])
-        rows.append(query_row(name, ours_latencies, sql_latencies))
-        log('%s done' % name)
+    rows.extend(query_workloads(storage, sconn, queries, 'cold', False))
     check_same_results(storage, sconn, queries)
     close_ours(db, zconn)
     sconn.close()
@@ -728,7 +780,9 @@ def single_writer_benchmark(options, directory, tracks, queries):
     print()
     print_table(rows)
     print()
-    count = len(tracks)
+    if written is not None:
+        print('written per save: %.2f objects, %.0f bytes (our commits, '
+              'before pack)' % written)
     if sizes is not None:
         before, after, pack_time = sizes
         print('FileStorage: %.0f bytes/track before pack, %.0f after pack '
@@ -741,31 +795,87 @@ def single_writer_benchmark(options, directory, tracks, queries):
     print(flush=True)
 
 
+def thread_ingest(directory, threads, saves, attempts):
+    """Threads of this process saving into a fresh storage on a fresh
+    FileStorage, one transaction per save, as a WSGI server's do."""
+    path = os.path.join(directory, 'threads-%i.fs' % threads)
+    db = openDatabase('file://' + path)
+    with db.transaction() as connection:
+        connection.root()[ROOT_NAME] = TrackingStorage()
+    reports = [None] * threads
+    barrier = threading.Barrier(threads + 1)
+
+    def write(number):
+        rnd = random.Random(SEED + number)
+        manager = transaction.TransactionManager()
+        connection = db.open(transaction_manager=manager)
+        connection.root()[ROOT_NAME]
+        manager.abort()
+        committed = failed = conflicts = 0
+        barrier.wait()
+        for i in range(saves):
+            task = 'task-%04i' % rnd.randrange(TASKS)
+            user = 'user-%04i' % rnd.randrange(USERS)
+            try:
+                for tries, attempt in enumerate(manager.attempts(attempts)):
+                    with attempt:
+                        connection.root()[ROOT_NAME].saveUserTrack(
+                            task, 0, user, {'writer': number, 'i': i})
+            except ConflictError:
+                manager.abort()
+                failed += 1
+                conflicts += attempts
+            else:
+                committed += 1
+                conflicts += tries
+        connection.close()
+        reports[number] = {'saves': saves, 'committed': committed,
+                           'failed': failed, 'conflicts': conflicts}
+
+    workers = [threading.Thread(target=write, args=(n,))
+               for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.join(WRITERS_TIMEOUT)
+    seconds = time.perf_counter() - started
+    db.close()
+    result = summarize_writers(reports, seconds)
+    check_ours_after_writers('file://' + path, result['committed'])
+    return result
+
+
 def concurrent_benchmark(options, directory):
-    """Concurrent ingest on ZEO and on SQLite; print the table."""
+    """Concurrent ingest on ZEO, of threads and on SQLite; print the
+    table."""
     writers, saves, attempts = (options.writers, options.concurrent_saves,
                                 options.attempts)
-    print('concurrent ingest: %i writers x %i saves, one transaction per '
-          'save, %i attempts' % (writers, saves, attempts), flush=True)
+    print('concurrent ingest: %i writers x %i saves and %i threads x %i '
+          'saves, one transaction per save, %i attempts'
+          % (writers, saves, options.threads, saves // 2, attempts),
+          flush=True)
     rows = []
-    zeo_baseline = None
-    for partitions in CONCURRENT_PARTITIONS:
-        name = 'ZEO, %i partition%s' % (partitions,
-                                         's' if partitions > 1 else '')
-        for count in (1, writers):
-            result = concurrent_ingest_zeo(partitions, count, saves,
-                                           attempts)
-            if zeo_baseline is None:
-                zeo_baseline = result
-            rows.append((name, result, zeo_baseline))
-            log('%s, %i writer(s): %.0f commits/s' % (name, count,
-                                                      result['commits/s']))
-    sqlite_baseline = None
+    baseline = None
+    for count in (1, writers):
+        result = concurrent_ingest_zeo(count, saves, attempts)
+        baseline = baseline or result
+        rows.append(('ZEO, processes', result, baseline))
+        log('ZEO, %i writer(s): %.0f commits/s' % (count,
+                                                   result['commits/s']))
+    baseline = None
+    for count in (1, options.threads):
+        result = thread_ingest(directory, count, saves // 2, attempts)
+        baseline = baseline or result
+        rows.append(('FileStorage, threads', result, baseline))
+        log('threads, %i writer(s): %.0f commits/s' % (count,
+                                                       result['commits/s']))
+    baseline = None
     for count in (1, writers):
         result = concurrent_ingest_sqlite(directory, count, saves, attempts)
-        if sqlite_baseline is None:
-            sqlite_baseline = result
-        rows.append(('SQLite', result, sqlite_baseline))
+        baseline = baseline or result
+        rows.append(('SQLite, processes', result, baseline))
         log('SQLite, %i writer(s): %.0f commits/s' % (count,
                                                       result['commits/s']))
     print()
@@ -786,9 +896,13 @@ def main():
                         help='zodburi URI of the database for the single '
                              'writer workloads (default: a FileStorage in '
                              'the temporary directory)')
-    parser.add_argument('--partitions', type=int, default=1,
-                        help='partitions of our storage for the single '
-                             'writer workloads (default 1)')
+    parser.add_argument('--warm-cache-size', type=int, default=50000,
+                        help='ZODB objects cached by the connection of '
+                             'the ingest and the warm queries '
+                             '(default 50000)')
+    parser.add_argument('--threads', type=int, default=8,
+                        help='writer threads of the concurrent ingest in '
+                             'one process (default 8)')
     parser.add_argument('--writers', type=int, default=4,
                         help='writer processes of the concurrent ingest '
                              '(default 4)')
@@ -813,18 +927,13 @@ def main():
                                      start=float(int(time.time())))
             uri = options.uri or 'file://' + os.path.join(directory,
                                                           'Data.fs')
-            profile_ingest(uri, options.cache_size, options.partitions,
-                           tracks)
+            profile_ingest(uri, options.warm_cache_size, tracks)
             return
         if options.only != 'concurrent':
-            # The time stamps start now, as in live tracking: a run starts
-            # at the current time and each save extends its end, so the
-            # storage writes the run at every commit. Time stamps before
-            # the runs' start (a fixed epoch in the past) would leave the
-            # runs untouched and flatter the ingest.
+            # The time stamps start now, as in live tracking (runs start
+            # at the current time).
             tracks = generate_tracks(options.tracks,
-                                     start=float(int(time.time())),
-                                     partitions=options.partitions)
+                                     start=float(int(time.time())))
             queries = generate_queries(tracks, options.lookups)
             single_writer_benchmark(options, directory, tracks, queries)
             del tracks, queries

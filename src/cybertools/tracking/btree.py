@@ -441,20 +441,23 @@ class TrackingStorage(Persistent, Contained):
         return track
 
     def _storeNew(self, trackId, track, record, values):
+        session = sessionOf(self)
+        session.joinTransaction()
+        merged = trackId <= self._trackLanes.merged(trackId)
+        # up to date before the new record is there
+        pending = None if merged else self._pending()
         raw = encodeRecord(record)
         self._records[trackId] = raw
         self._count.change(1)
-        session = sessionOf(self)
-        session.joinTransaction()
         self._attach(track, trackId, record, raw)
-        if trackId <= self._trackLanes.merged(trackId):
+        if merged:
             # restored below the merged ones: indexed at once
             self._index.add(self._index.newKey(record[3]), trackId, values)
         else:
-            self._pending().add(trackId, values)
-            session.pendingSeen[self._trackLanes.laneOf(trackId)] = max(
-                trackId, session.pendingSeen.get(
-                    self._trackLanes.laneOf(trackId), 0))
+            pending.add(trackId, values)
+            lane = self._trackLanes.laneOf(trackId)
+            session.pendingSeen[lane] = max(
+                trackId, session.pendingSeen.get(lane, 0))
 
     def updateTrack(self, track, data, overwrite=False):
         self._trackIdOf(track)
@@ -595,13 +598,16 @@ class TrackingStorage(Persistent, Contained):
         return how many were merged."""
         merged = 0
         index = self._index
+        # the index values of the pending tracks, as this connection has
+        # them up to date
+        known = self._pending().entries
         for laneStart, mark, trackIds in self._trackLanes.pendingIds(
                 self._records):
             entries = []
             for trackId in trackIds:
-                record = decodeRecord(self._records[trackId])
-                values = self._indexValues(trackId, record)
-                entries.append((microseconds(record[3]), trackId, values))
+                values = known[trackId][1]
+                entries.append((microseconds(values['timeStamp']), trackId,
+                                values))
             # sorted, so that each bucket of an index is written once
             entries.sort(key=lambda entry: entry[:2])
             for us, trackId, values in entries:
@@ -688,9 +694,15 @@ class TrackingStorage(Persistent, Contained):
         """The index of the pending tracks in this connection, brought up
         to date with what is stored."""
         session = sessionOf(self)
+        pending = session.pending
+        txn = session.transaction_manager.get()
+        if pending is not None and session.pendingTxn is txn:
+            # what other connections commit is seen in the next
+            # transaction only; this one's changes keep it up to date
+            return pending
+        session.pendingTxn = txn
         lanes = self._trackLanes
         state = (lanes.marks(), self._pendingChanges())
-        pending = session.pending
         if pending is None or session.pendingState != state:
             pending = session.pending = PendingIndex()
             session.pendingState = state

@@ -165,6 +165,7 @@ class TrackSession:
         # the pending tracks (see TrackingStorage._pending)
         self.pending = None
         self.pendingState = None
+        self.pendingTxn = None
         self.pendingSeen = {}
         self.savesSinceCheck = 0
         self.mergeAt = None
