@@ -20,11 +20,15 @@ from cybertools.tracking.notify.interfaces import ACTIONS
 from cybertools.tracking.notify.interfaces import INotification
 from cybertools.tracking.notify.interfaces import INotificationManager
 from cybertools.tracking.notify.interfaces import IReadNotification
+from cybertools.tracking.notify.interfaces import ORIGINAL_MEDIA
+from cybertools.tracking.notify.interfaces import ORIGINAL_PRIORITIES
 from cybertools.tracking.notify.interfaces import READ_STATES
 from cybertools.tracking.validation import checkName
 
 # Set by the manager, not by the caller of ``notify``.
 MANAGED = ('type', 'state', 'actionsTaken')
+
+DAY = 86400
 
 
 @implementer(INotificationManager)
@@ -44,6 +48,13 @@ class NotificationManager:
     # query
 
     def query(self, **criteria):
+        priority = criteria.get('priority')
+        if isinstance(priority, str):
+            criteria['priority'] = ORIGINAL_PRIORITIES.get(priority, priority)
+        elif isinstance(priority, (list, tuple)):
+            criteria['priority'] = [
+                ORIGINAL_PRIORITIES.get(value, value)
+                if isinstance(value, str) else value for value in priority]
         return self.context.query(**criteria)
 
     def unreadCount(self, userName):
@@ -62,6 +73,12 @@ class NotificationManager:
             media = ['inbox']
         elif isinstance(media, str):
             media = [media]
+        if isinstance(media, (list, tuple)):
+            media = [ORIGINAL_MEDIA.get(medium, medium)
+                     if isinstance(medium, str) else medium
+                     for medium in media]
+        if isinstance(priority, str):
+            priority = ORIGINAL_PRIORITIES.get(priority, priority)
         fields = dict(type=ntfType, priority=priority, media=media)
         fields.update((name, value) for name, value in kw.items()
                       if name in FIELDS and value is not None)
@@ -115,14 +132,14 @@ class NotificationManager:
 
     # manage
 
-    def cleanUp(self, age, removeIgnored=False):
+    def cleanUp(self, age=1, removeIgnored=False):
         if isinstance(age, bool) or not isinstance(age, (int, float)):
-            raise TypeError('age must be a number of seconds, not %s'
+            raise TypeError('age must be a number of days, not %s'
                             % type(age).__name__)
         if not (math.isfinite(age) and age >= 0):
-            raise ValueError('age must be a number of seconds >= 0: %r'
+            raise ValueError('age must be a number of days >= 0: %r'
                              % (age,))
-        before = time.time() - age
+        before = time.time() - age * DAY
         if before < 0:
             return 0
         states = READ_STATES + (('ignored',) if removeIgnored else ())
