@@ -22,9 +22,9 @@ register it for those who may see everybody's tracks.
 from zope.browserpage import ViewPageTemplateFile
 from zope.cachedescriptors.property import Lazy
 from zope.component import queryMultiAdapter
+from zope.interface.interfaces import ComponentLookupError
 from zope.publisher.browser import BrowserView
 from zope.security.proxy import removeSecurityProxy
-from zope.traversing.api import getName
 from zope.traversing.browser import absoluteURL
 
 from cybertools.tracking.compat import timeStamp2ISO
@@ -43,14 +43,14 @@ class TrackView(BrowserView):
 
     @Lazy
     def id(self):
-        return getName(self.context)
+        return self.context.__name__
 
     @Lazy
     def url(self):
         """The track's URL, or None where it has no way to the root."""
         try:
             return absoluteURL(self.context, self.request)
-        except TypeError:
+        except (TypeError, ComponentLookupError):
             return None
 
     @Lazy
