@@ -1,6 +1,6 @@
 """The original's views (browser.TrackView, browser.TrackingStorageView):
-their attributes, the pages they render, and that they go through the
-storage's security."""
+their attributes, the pages they render, that they go through the
+storage's security, and the storage view in the test application."""
 
 import os
 import time
@@ -25,7 +25,10 @@ from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.testing import Participation
 from cybertools.tracking.testing import Principal
+from cybertools.tracking.testing import ServerTestCase
 from cybertools.tracking.testing import loadSecureConfiguration
+from cybertools.tracking.tests.test_functional import ApplicationLayer
+from cybertools.tracking.tests.test_functional import tableRows
 
 T0 = 1700000000
 
@@ -179,3 +182,27 @@ class SecurityTest(unittest.TestCase):
         view = TrackingStorageView(ProxyFactory(self.storage), TestRequest())
         with self.assertRaises((Unauthorized, Forbidden)):
             list(view.getTracks())
+
+
+class OriginalViewsInTheApplicationTest(ServerTestCase):
+    """The storage view as an application registers it (see
+    tests/app/configure.zcml), over HTTP."""
+
+    layer = ApplicationLayer
+
+    def test_managers_see_the_newest_tracks(self):
+        names = []
+        for login in ('alice', 'bob'):
+            browser = self.open(login, '/@@work?task=original&n=%s' % login)
+            names.append(browser.contents.split()[1])
+        browser = self.open('mgr', '/++tracking++/original.html')
+        rows = tableRows(browser.contents, 'tracks')
+        self.assertEqual([row[0] for row in rows][:2], names[::-1])
+        self.assertEqual([rows[0][1], rows[0][3]], ['original', 'zope.bob'])
+        self.assertTrue(rows[0][2].isdigit())
+        self.assertRegex(rows[0][4], r'^\d{4}-\d\d-\d\d \d\d:\d\d$')
+
+    def test_others_are_refused(self):
+        for login in ('alice', 'nobody', None):
+            with self.subTest(login=login):
+                self.assertRefused(login, '/++tracking++/original.html')
