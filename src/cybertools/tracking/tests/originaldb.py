@@ -29,7 +29,9 @@ zodbupdate writes records it converts.
 The database has ``root['records']``, a BTreeContainer holding ``tracks``
 (plain tracks: runs finished, stopped, open and current, a run of several
 tasks, removed tracks), ``work`` (work items with a ``state``) and
-``bad`` (a track whose data holds a set, which JSON cannot). What was stored is written as JSON to FILE +
+``bad`` (a track whose data holds a set, which JSON cannot); and
+``root['Application']``, a Zope root folder with a storage as its local
+utility named ``site``. What was stored is written as JSON to FILE +
 ``.expected.json``, for the tests to compare the migrated storages with.
 """
 
@@ -224,6 +226,10 @@ def build(path, protocol=3):
     from ZODB import DB
     from ZODB.FileStorage import FileStorage
     from zope.container.btree import BTreeContainer
+    from zope.site.folder import rootFolder
+    from zope.site.site import LocalSiteManager
+
+    from cybertools.tracking.interfaces import ITrackingStorage
     ZODB.serialize._protocol = protocol
     db = DB(FileStorage(path))
     try:
@@ -244,6 +250,17 @@ def build(path, protocol=3):
         writer.run(1, T0, T0, current='t')
         writer.track(1, 't', 1, 'u1', T0, {'ok': 1})
         writer.track(2, 't', 1, 'u1', T0, {'tags': {'a', 'b'}})
+        # a Zope root folder with a storage as its local utility
+        folder = conn.root()['Application'] = rootFolder()
+        folder.setSiteManager(LocalSiteManager(folder))
+        utility = btree.TrackingStorage()
+        folder.getSiteManager()['default']['tracking'] = utility
+        folder.getSiteManager().registerUtility(utility, ITrackingStorage,
+                                                'site')
+        writer = Writer(utility, btree.Track)
+        writer.run(1, T0, T0 + 1, current='page')
+        writer.track(1, 'page', 1, 'u1', T0 + 1, {'seen': True})
+        expected['site'] = writer.expected
         transaction.commit()
         conn.close()
     finally:

@@ -20,6 +20,7 @@ import zope.component.testing
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.database import openDatabase
+from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.migration import MigrationError
 from cybertools.tracking.migration import OriginalRun
 from cybertools.tracking.migration import OriginalStorage
@@ -85,15 +86,20 @@ class MigrationTestCase(unittest.TestCase):
             self.db.close()
             self.db = None
 
-    def open(self, migrating=True):
-        """The ``records`` container of a new connection (a FileStorage is
-        opened once at a time: the database opened before is closed)."""
+    def openRoot(self, migrating=True):
+        """The root of a new connection (a FileStorage is opened once at a
+        time: the database opened before is closed)."""
         self.close()
         self.db = (openMigrationDatabase if migrating else openDatabase)(
             self.uri)
         self.tm = transaction.TransactionManager()
         conn = self.db.open(transaction_manager=self.tm)
-        return conn.root()['records'], self.tm
+        return conn.root(), self.tm
+
+    def open(self, migrating=True):
+        """The ``records`` container of a new connection."""
+        root, tm = self.openRoot(migrating)
+        return root['records'], tm
 
     def migrate(self, name, **kw):
         records, tm = self.open()
@@ -315,6 +321,20 @@ class CommandTest(MigrationTestCase):
                 self.assertIn(message, err)
                 self.assertEqual(err.count('\n'), 1)
         self.assertEqual(self.lastTransaction(), before)
+
+    def test_the_local_utility_of_the_site(self):
+        code, out, err = self.tracking('--storage', 'site')
+        self.assertEqual((code, err), (0, ''))
+        self.assertEqual(out, 'migrated 1 tracks and 1 runs (1 current)\n')
+        code, out, err = self.tracking('--storage', 'nothing')
+        self.assertEqual(code, 2)
+        self.assertIn("no tracking storage 'nothing'", err)
+        root, tm = self.openRoot(migrating=False)
+        sm = root['Application'].getSiteManager()
+        storage = sm.getUtility(ITrackingStorage, 'site')
+        self.assertIs(storage, sm['default']['tracking'])
+        self.assertIs(type(storage), TrackingStorage)
+        self.assertKept(storage, self.expected['site'])
 
     def test_work_items(self):
         code, out, err = self.tracking(
