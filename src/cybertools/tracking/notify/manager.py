@@ -161,7 +161,9 @@ def _checkStorage(storage):
     if 'userState' not in storage.indexAttributes:
         raise TypeError("the storage has no 'userState' index (its track "
                         'factory %s must index it)' % factory.__name__)
-    probe = factory('probe', 1, 'probe', {'state': 'new'}, timeStamp=0.0)
+    # four arguments: track classes written for the original take no more
+    probe = factory('probe', 1, 'probe', {'state': 'new'})
+    probe.timeStamp = 0.0
     if getIndexValues(probe).get('userState') != userStateKey('probe', 'new'):
         raise ComponentLookupError(
             'no ITrackIndexData adapter gives notifications their '
