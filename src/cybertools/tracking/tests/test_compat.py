@@ -25,22 +25,26 @@ from cybertools.tracking.messagelog import Logger
 from cybertools.tracking.messagelog import loggers
 
 
-class TimeStampTest(unittest.TestCase):
+def setTimeZone(testCase, zone):
+    """The process's local time zone is ``zone`` until the test ends."""
+    old = os.environ.get('TZ')
 
-    def setUp(self):
-        self.oldTZ = os.environ.get('TZ')
-        self.addCleanup(self.restoreTZ)
-
-    def restoreTZ(self):
-        if self.oldTZ is None:
+    def restore():
+        if old is None:
             os.environ.pop('TZ', None)
         else:
-            os.environ['TZ'] = self.oldTZ
+            os.environ['TZ'] = old
         time.tzset()
 
+    testCase.addCleanup(restore)
+    os.environ['TZ'] = zone
+    time.tzset()
+
+
+class TimeStampTest(unittest.TestCase):
+
     def setTZ(self, zone):
-        os.environ['TZ'] = zone
-        time.tzset()
+        setTimeZone(self, zone)
 
     def test_getTimeStamp_is_whole_seconds(self):
         with mock.patch('time.time', return_value=1700000000.75):

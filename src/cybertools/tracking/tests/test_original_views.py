@@ -2,8 +2,6 @@
 their attributes, the pages they render, that they go through the
 storage's security, and the storage view in the test application."""
 
-import os
-import time
 import unittest
 
 import zope.component
@@ -27,6 +25,7 @@ from cybertools.tracking.testing import Participation
 from cybertools.tracking.testing import Principal
 from cybertools.tracking.testing import ServerTestCase
 from cybertools.tracking.testing import loadSecureConfiguration
+from cybertools.tracking.tests.test_compat import setTimeZone
 from cybertools.tracking.tests.test_functional import ApplicationLayer
 from cybertools.tracking.tests.test_functional import tableRows
 
@@ -61,21 +60,11 @@ class ViewTestCase(unittest.TestCase):
               <include package="zope.component" />
               <include package="zope.traversing" />
             </configure>""")
-        self.oldTZ = os.environ.get('TZ')
-        os.environ['TZ'] = 'Europe/Berlin'
-        time.tzset()
-        self.addCleanup(self.restoreTZ)
+        setTimeZone(self, 'Europe/Berlin')
         self.storage = TrackingStorage()
         for i in range(5):
             self.storage.saveUserTrack('task%i' % (i % 2), 0, 'user%i' % i,
                                        {'i': i}, timeStamp=T0 + 60 * i)
-
-    def restoreTZ(self):
-        if self.oldTZ is None:
-            os.environ.pop('TZ', None)
-        else:
-            os.environ['TZ'] = self.oldTZ
-        time.tzset()
 
 
 class TrackViewTest(ViewTestCase):
