@@ -171,14 +171,15 @@ def migrateStorage(storage, trackFactory=None, ignoreAttributes=()):
     finished.
 
     Nothing is committed: commit the transaction afterwards. On an error
-    (MigrationError, or what the storage refuses, such as data that is not
-    JSON) the storage object is left as it was: abort the transaction.
+    (a MigrationError, also for what the storage refuses, such as data that
+    is not JSON, naming the track or run) the storage object is left as it
+    was: abort the transaction.
     A storage migrated before is left alone.
     """
     from cybertools.tracking.btree import TrackingStorage
     if not isOriginalStorage(storage):
-        if isinstance(storage, TrackingStorage) or '_partitions' in _state(
-                storage):
+        # a record of the storage class not in the old layout: migrated
+        if isinstance(storage, (TrackingStorage, OriginalStorage)):
             return MigrationSummary(migrated=False)
         raise MigrationError('%r is not a tracking storage of the original '
                              'cybertools.tracking' % (storage,))
@@ -203,10 +204,13 @@ def migrateStorage(storage, trackFactory=None, ignoreAttributes=()):
                 setattr(storage, name, state[name])
         for runId in sorted(runs):
             run = runs[runId]
-            storage.restoreRun(runId, run['taskId'], run['start'],
-                               stopped=run['stopped'],
-                               finished=run['finished'],
-                               current=run['current'])
+            try:
+                storage.restoreRun(runId, run['taskId'], run['start'],
+                                   stopped=run['stopped'],
+                                   finished=run['finished'],
+                                   current=run['current'])
+            except (TypeError, ValueError) as error:
+                raise MigrationError('run %r: %s' % (runId, error)) from None
         for name, record, extra in tracks:
             try:
                 storage.restoreTrack(name, *record, **extra)
