@@ -136,6 +136,10 @@ class NotificationManager:
         if isinstance(age, bool) or not isinstance(age, (int, float)):
             raise TypeError('age must be a number of days, not %s'
                             % type(age).__name__)
+        try:
+            age = float(age)
+        except OverflowError:
+            raise ValueError('age is too large a number of days') from None
         if not (math.isfinite(age) and age >= 0):
             raise ValueError('age must be a number of days >= 0: %r'
                              % (age,))

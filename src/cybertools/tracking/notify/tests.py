@@ -397,6 +397,7 @@ class CleanUpTest(NotificationTestCase):
     def test_bad_age(self):
         for age, exception in ((-1, ValueError), (float('nan'), ValueError),
                                (float('inf'), ValueError),
+                               (10 ** 400, ValueError),
                                ('1', TypeError), (None, TypeError),
                                (True, TypeError)):
             with self.subTest(age=age):
