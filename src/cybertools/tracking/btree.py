@@ -14,6 +14,9 @@ from zope.event import notify
 from zope.interface import implementer
 from zope.security.proxy import removeSecurityProxy
 
+from cybertools.tracking.compat import getTimeStamp  # noqa: F401 (API)
+from cybertools.tracking.compat import timeStamp2ISO  # noqa: F401 (API)
+from cybertools.tracking.compat import unindexTrack  # noqa: F401 (API)
 from cybertools.tracking.events import RunStartedEvent
 from cybertools.tracking.events import RunStoppedEvent
 from cybertools.tracking.events import TrackAddedEvent
@@ -576,7 +579,7 @@ class TrackingStorage(Persistent, Contained):
         return runId
 
     def restoreTrack(self, trackId, taskId, runId, userName, timeStamp,
-                     data):
+                     data, **metadata):
         try:
             number = parseTrackId(trackId)
         except KeyError:
@@ -586,6 +589,11 @@ class TrackingStorage(Persistent, Contained):
         if number in self._records:
             raise ValueError('there is a track %r already' % trackId)
         track = self._newTrack(taskId, runId, userName, data, timeStamp)
+        for name, value in metadata.items():
+            if name not in track.metadata_attributes[4:]:
+                raise ValueError('%s is no metadata attribute of %s'
+                                 % (name, track.typeName))
+            setattr(track, name, value)
         record, values = self._check(track)
         self._trackLanes.taken(number)
         self._storeNew(number, track, record, values)
@@ -708,13 +716,16 @@ class TrackingStorage(Persistent, Contained):
             session.pendingState = state
             session.pendingSeen = {}
         for laneStart, mark in state[0]:
-            seen = session.pendingSeen.get(laneStart, mark)
+            seen = session.pendingSeen.get(laneStart)
             last = lanes.lastId(self._records, laneStart)
+            if seen is not None and (last is None or last < seen):
+                # tracks this connection saw are gone (not committed, or
+                # removed): start afresh
+                session.pending = None
+                return self._pending()
+            if seen is None:
+                seen = mark
             if last is None or last <= seen:
-                if last is not None and last < seen:
-                    # tracks this connection saw were not committed
-                    session.pending = None
-                    return self._pending()
                 continue
             for trackId, raw in self._records.items(seen + 1, last):
                 record = decodeRecord(raw)

@@ -317,16 +317,18 @@ class ITrackingStorageManage(Interface):
         it; return the id.
 
         ValueError if the id is taken. ``stopped`` and ``finished`` give
-        its state; ``current`` makes it the task's current run. New runs
-        get ids above every restored one. No event is notified.
+        its state; ``current`` makes it the task's current run. No id is
+        given twice. No event is notified.
         """
 
-    def restoreTrack(trackId, taskId, runId, userName, timeStamp, data):
+    def restoreTrack(trackId, taskId, runId, userName, timeStamp, data,
+                     **metadata):
         """Add a track under a given name (such as ``'0000042'``), as a
         backup or an older storage has it; return the name.
 
-        ValueError if the name is taken or the run does not exist. New
-        tracks get ids above every restored one. No event is notified.
+        ``metadata`` gives the further metadata attributes of the track
+        class (such as ``state``). ValueError if the name is taken or the
+        run does not exist. No id is given twice. No event is notified.
         """
 
     def upgrade(progress=None):

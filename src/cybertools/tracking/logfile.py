@@ -253,3 +253,4 @@ def _loadRecord(storage, line, seen, summary):
         return
     storage.saveUserTrack(objectId, 0, userName, data, timeStamp=timeStamp)
     summary.loaded += 1
+from cybertools.tracking.messagelog import Logger, loggers  # noqa: E402,F401 (the original's names)

@@ -1,6 +1,11 @@
-"""The notification track and the index values it needs."""
+"""The notification track and the index values it needs.
+
+``NotificationManager`` can be imported from here too, where the original
+kept it.
+"""
 
 from zope.component import adapter
+from zope.component import queryAdapter
 from zope.interface import implementer
 from zope.schema import getFieldNamesInOrder
 
@@ -61,6 +66,14 @@ class Notification(Track):
     actionsPossible = _dataField('actionsPossible')
     actionsTaken = _dataField('actionsTaken')
 
+    def __conform__(self, interface):
+        # Index values without a registration (the original needed none):
+        # a registered adapter wins, NotificationIndexData is the default.
+        if interface is ITrackIndexData:
+            return (queryAdapter(self, ITrackIndexData)
+                    or NotificationIndexData(self))
+        return None
+
 
 @implementer(ITrackIndexData)
 @adapter(INotification)
@@ -77,3 +90,11 @@ class NotificationIndexData(TrackIndexData):
         values['userState'] = userStateKey(notification.userName,
                                            notification.state)
         return values
+
+
+def __getattr__(name):
+    # manager.py imports this module, so its class is imported on demand
+    if name == 'NotificationManager':
+        from cybertools.tracking.notify.manager import NotificationManager
+        return NotificationManager
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))

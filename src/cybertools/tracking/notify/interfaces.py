@@ -31,10 +31,18 @@ READ_STATES = ('read', 'done')
 
 PRIORITIES = ('info', 'warning', 'urgent')
 
+# The original's priorities, accepted and stored as these.
+ORIGINAL_PRIORITIES = {'normal': 'info', 'important': 'warning',
+                       'critical': 'urgent'}
+
 # Where a notification is presented: the application's inbox (the
-# notification storage itself), an email, a short text message. Delivering
-# to 'email' and 'sms' is left to the application (see README.txt).
-MEDIA = ('inbox', 'email', 'sms')
+# notification storage itself), an email, a short text message, an instant
+# message, a news feed. Delivering to all but the inbox is left to the
+# application (see README.txt).
+MEDIA = ('inbox', 'email', 'sms', 'im', 'rss')
+
+# The original's name of a medium that has another name here.
+ORIGINAL_MEDIA = {'mail': 'email'}
 
 # When a notification is to be delivered: at once, collected in an hourly
 # or daily digest, or at the times given in ``timing``.
@@ -75,7 +83,9 @@ class IReadNotification(IReadTrack):
 
     priority = Choice(
         title='Priority',
-        description="How important it is: 'info', 'warning' or 'urgent'.",
+        description="How important it is: 'info', 'warning' or 'urgent' "
+                    "(the original's 'normal', 'important' and 'critical' "
+                    "are taken as these).",
         values=PRIORITIES,
         default='info',
         readonly=True)
@@ -99,7 +109,8 @@ class IReadNotification(IReadTrack):
     media = List(
         title='Media',
         description="Where to present the notification: 'inbox' (the "
-                    "application's list of notifications), 'email', 'sms'. "
+                    "application's list of notifications), 'email' (the "
+                    "original's 'mail'), 'sms', 'im', 'rss'. "
                     "At least one; ['inbox'] unless given.",
         value_type=Choice(values=MEDIA),
         min_length=1,
@@ -164,7 +175,8 @@ class INotificationManagerQuery(Interface):
         The criteria are those of the storage's ``query``; besides the
         metadata, notifications are indexed under ``type``, ``state``,
         ``priority`` and ``userState`` (the recipient and the state in one
-        value, ``'<userName>:<state>'``).
+        value, ``'<userName>:<state>'``). A priority may be given by the
+        original's name.
         """
 
     def unreadCount(userName):
@@ -184,7 +196,9 @@ class INotificationManagerWrite(Interface):
 
         ``ntfType`` is the notification's ``type``. ``media`` is one of
         ``MEDIA`` or a list of them (default: ``['inbox']``), ``priority``
-        one of ``PRIORITIES``. Keywords named like the fields of
+        one of ``PRIORITIES``; the original's names of media and priorities
+        (``ORIGINAL_MEDIA``, ``ORIGINAL_PRIORITIES``) are stored as the
+        names used here. Keywords named like the fields of
         ``IReadNotification`` (``parent``, ``eventType``, ``timingType``,
         ``timing``, ``deliveryInfo``, ``actionsPossible``) set these fields;
         other keywords are stored in the data as they are (a subject, a
@@ -225,8 +239,11 @@ class INotificationManagerWrite(Interface):
 class INotificationManagerManage(Interface):
     """Removing old notifications."""
 
-    def cleanUp(age, removeIgnored=False):
-        """Remove notifications last changed ``age`` seconds ago or before.
+    def cleanUp(age=1, removeIgnored=False):
+        """Remove notifications last changed ``age`` days ago or before.
+
+        ``age`` is a number of days, as in the original (0.5 is twelve
+        hours).
 
         Removes the read ones (states 'read' and 'done'), and those in the
         state 'ignored' if ``removeIgnored`` is true; 'new' notifications

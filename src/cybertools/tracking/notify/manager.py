@@ -20,11 +20,15 @@ from cybertools.tracking.notify.interfaces import ACTIONS
 from cybertools.tracking.notify.interfaces import INotification
 from cybertools.tracking.notify.interfaces import INotificationManager
 from cybertools.tracking.notify.interfaces import IReadNotification
+from cybertools.tracking.notify.interfaces import ORIGINAL_MEDIA
+from cybertools.tracking.notify.interfaces import ORIGINAL_PRIORITIES
 from cybertools.tracking.notify.interfaces import READ_STATES
 from cybertools.tracking.validation import checkName
 
 # Set by the manager, not by the caller of ``notify``.
 MANAGED = ('type', 'state', 'actionsTaken')
+
+DAY = 86400
 
 
 @implementer(INotificationManager)
@@ -44,6 +48,13 @@ class NotificationManager:
     # query
 
     def query(self, **criteria):
+        priority = criteria.get('priority')
+        if isinstance(priority, str):
+            criteria['priority'] = ORIGINAL_PRIORITIES.get(priority, priority)
+        elif isinstance(priority, (list, tuple)):
+            criteria['priority'] = [
+                ORIGINAL_PRIORITIES.get(value, value)
+                if isinstance(value, str) else value for value in priority]
         return self.context.query(**criteria)
 
     def unreadCount(self, userName):
@@ -64,6 +75,12 @@ class NotificationManager:
             media = ['inbox']
         elif isinstance(media, str):
             media = [media]
+        if isinstance(media, (list, tuple)):
+            media = [ORIGINAL_MEDIA.get(medium, medium)
+                     if isinstance(medium, str) else medium
+                     for medium in media]
+        if isinstance(priority, str):
+            priority = ORIGINAL_PRIORITIES.get(priority, priority)
         fields = dict(type=ntfType, priority=priority, media=media)
         fields.update((name, value) for name, value in kw.items()
                       if name in FIELDS and value is not None)
@@ -117,14 +134,18 @@ class NotificationManager:
 
     # manage
 
-    def cleanUp(self, age, removeIgnored=False):
+    def cleanUp(self, age=1, removeIgnored=False):
         if isinstance(age, bool) or not isinstance(age, (int, float)):
-            raise TypeError('age must be a number of seconds, not %s'
+            raise TypeError('age must be a number of days, not %s'
                             % type(age).__name__)
+        try:
+            age = float(age)
+        except OverflowError:
+            raise ValueError('age is too large a number of days') from None
         if not (math.isfinite(age) and age >= 0):
-            raise ValueError('age must be a number of seconds >= 0: %r'
+            raise ValueError('age must be a number of days >= 0: %r'
                              % (age,))
-        before = time.time() - age
+        before = time.time() - age * DAY
         if before < 0:
             return 0
         states = READ_STATES + (('ignored',) if removeIgnored else ())
@@ -146,7 +167,9 @@ def _checkStorage(storage):
     if 'userState' not in storage.indexAttributes:
         raise TypeError("the storage has no 'userState' index (its track "
                         'factory %s must index it)' % factory.__name__)
-    probe = factory('probe', 1, 'probe', {'state': 'new'}, timeStamp=0.0)
+    # four arguments: track classes written for the original take no more
+    probe = factory('probe', 1, 'probe', {'state': 'new'})
+    probe.timeStamp = 0.0
     if getIndexValues(probe).get('userState') != userStateKey('probe', 'new'):
         raise ComponentLookupError(
             'no ITrackIndexData adapter gives notifications their '

@@ -46,6 +46,7 @@ from cybertools.tracking.testing import docFileSuite
 
 
 T0 = 1700000000.0
+DAY = 86400
 
 
 def clock(at):
@@ -114,7 +115,7 @@ class NotifyTest(NotificationTestCase):
     def test_unknown_medium_names_the_allowed_ones(self):
         message = self.assertRefused('obj', 'alice', 't', media=['sms', 'x'])
         self.assertEqual(message, "unknown media 'x' (allowed: inbox, "
-                                  'email, sms)')
+                                  'email, sms, im, rss)')
 
     def test_media_and_lists_are_stored_as_lists(self):
         ntfId = self.manager.notify('obj', 'alice', 't', media='sms',
@@ -323,7 +324,8 @@ class RecordActionTest(NotificationTestCase):
 
 
 class CleanUpTest(NotificationTestCase):
-    """cleanUp removes by the time of the last change, inclusively."""
+    """cleanUp removes by the time of the last change, inclusively; its age
+    is in days, as in the original."""
 
     def setUp(self):
         super().setUp()
@@ -335,7 +337,7 @@ class CleanUpTest(NotificationTestCase):
             self.manager.markRead(self.ids['read'])
             self.manager.recordAction(self.ids['done'], 'accept')
             self.manager.recordAction(self.ids['ignored'], 'ignore')
-        with clock(T0 + 100):
+        with clock(T0 + DAY):
             self.ids['later'] = notify('obj', 'alice', 'later')
             self.manager.markRead(self.ids['later'])
 
@@ -343,18 +345,29 @@ class CleanUpTest(NotificationTestCase):
         return sorted(ntf.type for ntf in self.storage.values())
 
     def test_age_boundary_is_inclusive(self):
-        with clock(T0 + 99.5):
-            self.assertEqual(self.manager.cleanUp(100), 0)
-        with clock(T0 + 100):
-            self.assertEqual(self.manager.cleanUp(100), 2)
+        with clock(T0 + DAY - 0.5):
+            self.assertEqual(self.manager.cleanUp(1), 0)
+        with clock(T0 + DAY):
+            self.assertEqual(self.manager.cleanUp(1), 2)
         self.assertEqual(self.remaining(), ['ignored', 'later', 'new'])
-        with clock(T0 + 200):
-            self.assertEqual(self.manager.cleanUp(100), 1)
+        with clock(T0 + 2 * DAY):
+            self.assertEqual(self.manager.cleanUp(1), 1)
         self.assertEqual(self.remaining(), ['ignored', 'new'])
         self.assertEqual(self.storage.checkIndexes(), [])
 
+    def test_default_age_is_one_day(self):
+        with clock(T0 + DAY - 1):
+            self.assertEqual(self.manager.cleanUp(), 0)
+        with clock(T0 + DAY):
+            self.assertEqual(self.manager.cleanUp(), 2)
+
+    def test_fractions_of_days(self):
+        with clock(T0 + DAY / 2):
+            self.assertEqual(self.manager.cleanUp(0.5), 2)
+        self.assertEqual(self.remaining(), ['ignored', 'later', 'new'])
+
     def test_ignored_only_when_asked(self):
-        with clock(T0 + 1000):
+        with clock(T0 + 2 * DAY):
             self.assertEqual(self.manager.cleanUp(0, removeIgnored=True), 4)
             self.assertEqual(self.manager.cleanUp(0, removeIgnored=True), 0)
         self.assertEqual(self.remaining(), ['new'])
@@ -368,27 +381,74 @@ class CleanUpTest(NotificationTestCase):
 
     def test_reading_renews_a_notification(self):
         # the age counts from the last change, not from the notification
-        with clock(T0 + 150):
+        with clock(T0 + 1.5 * DAY):
             self.manager.markRead(self.ids['new'])
-        with clock(T0 + 200):
-            self.assertEqual(self.manager.cleanUp(100), 3)
+        with clock(T0 + 2 * DAY):
+            self.assertEqual(self.manager.cleanUp(1), 3)
         self.assertEqual(self.remaining(), ['ignored', 'new'])
         self.assertEqual(self.storage[self.ids['new']].state, 'read')
 
     def test_age_older_than_the_epoch_removes_nothing(self):
         with clock(T0):
-            self.assertEqual(self.manager.cleanUp(T0 * 2), 0)
+            self.assertEqual(self.manager.cleanUp(2 * T0 / DAY), 0)
+            self.assertEqual(self.manager.cleanUp(10 ** 300), 0)
         self.assertEqual(len(self.storage), 5)
 
     def test_bad_age(self):
         for age, exception in ((-1, ValueError), (float('nan'), ValueError),
                                (float('inf'), ValueError),
+                               (10 ** 400, ValueError),
                                ('1', TypeError), (None, TypeError),
                                (True, TypeError)):
             with self.subTest(age=age):
-                with self.assertRaises(exception):
+                with self.assertRaises(exception) as cm:
                     self.manager.cleanUp(age)
+                self.assertIn('days', str(cm.exception))
         self.assertEqual(len(self.storage), 5)
+
+
+class OriginalVocabularyTest(NotificationTestCase):
+    """The original's media and priorities are stored as ours."""
+
+    def test_priorities(self):
+        for original, ours in (('normal', 'info'), ('important', 'warning'),
+                               ('critical', 'urgent'), ('info', 'info')):
+            with self.subTest(priority=original):
+                ntfId = self.manager.notify('obj', 'alice', 't',
+                                            priority=original)
+                self.assertEqual(self.storage[ntfId].priority, ours)
+                self.assertIn(ntfId, names(
+                    self.manager.query(priority=original)))
+                self.assertIn(ntfId, names(
+                    self.manager.query(priority=[original, 'nothing'])))
+
+    def test_media(self):
+        ntfId = self.manager.notify('obj', 'alice', 't',
+                                    media=['inbox', 'mail', 'im', 'rss'])
+        self.assertEqual(self.storage[ntfId].media,
+                         ['inbox', 'email', 'im', 'rss'])
+        ntfId = self.manager.notify('obj', 'alice', 't', media='mail')
+        self.assertEqual(self.storage[ntfId].media, ['email'])
+
+    def test_mail_and_email_together_are_one_medium_twice(self):
+        with self.assertRaises(ValueError):
+            self.manager.notify('obj', 'alice', 't', media=['mail', 'email'])
+        self.assertEqual(len(self.storage), 0)
+
+    def test_other_values_are_still_refused(self):
+        for kw in (dict(priority='Critical'), dict(priority=['critical']),
+                   dict(media=['fax']), dict(media=[['mail']]),
+                   dict(media=['mail', None])):
+            with self.subTest(**kw):
+                with self.assertRaises((ValueError, TypeError)):
+                    self.manager.notify('obj', 'alice', 't', **kw)
+        self.assertEqual(len(self.storage), 0)
+
+    def test_manager_from_base(self):
+        from cybertools.tracking.notify import base
+        self.assertIs(base.NotificationManager, NotificationManager)
+        with self.assertRaises(AttributeError):
+            base.NoSuchThing
 
 
 class AdaptationTest(unittest.TestCase):
@@ -405,8 +465,35 @@ class AdaptationTest(unittest.TestCase):
         self.assertIn('keeps Track tracks, not notifications',
                       str(cm.exception))
 
-    def test_missing_index_data_adapter_is_an_error(self):
-        # without it unread counts would silently be 0
+    def test_index_values_without_a_registration(self):
+        # as in the original: adapting needs the manager's registration only
+        storage = TrackingStorage(trackFactory=Notification)
+        manager = INotificationManager(storage)
+        ntfId = manager.notify('obj', 'alice', 't')
+        self.assertEqual(manager.unreadCount('alice'), 1)
+        manager.markRead(ntfId)
+        self.assertEqual(manager.unreadCount('alice'), 0)
+        self.assertEqual(storage.checkIndexes(), [])
+
+    def test_registered_index_data_wins(self):
+        @adapter(INotification)
+        class Louder(NotificationIndexData):
+            def getIndexValues(self):
+                values = super().getIndexValues()
+                if 'type' in values:
+                    values['type'] = values['type'].upper()
+                return values
+
+        provideAdapter(Louder)
+        storage = TrackingStorage(trackFactory=Notification)
+        INotificationManager(storage).notify('obj', 'alice', 'ping')
+        self.assertEqual(len(storage.query(type='PING')), 1)
+
+    def test_index_data_without_user_state_is_an_error(self):
+        # a registered adapter that forgets userState: unread counts would
+        # silently be 0
+        from cybertools.tracking.indexing import TrackIndexData
+        provideAdapter(TrackIndexData, (INotification,))
         with self.assertRaises(ComponentLookupError) as cm:
             INotificationManager(TrackingStorage(trackFactory=Notification))
         self.assertIn('NotificationIndexData', str(cm.exception))
