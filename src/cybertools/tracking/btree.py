@@ -286,7 +286,7 @@ class TrackingStorage(Persistent, Contained):
         self._trackLanes = Lanes()
         self._index = TrackIndex(self.indexAttributes)
         self._pendingChanges = Length()
-        self._runs = self.family.IO.BTree()
+        self._runs = LaneTrees()
         self._runLanes = Lanes()
         self._taskRuns = self.family.OO.BTree()  # taskId: set of run ids
         self._currentRuns = CurrentRuns()
@@ -423,9 +423,8 @@ class TrackingStorage(Persistent, Contained):
         track = self._newTrack(taskId, runId, userName, data, timeStamp)
         record, values = self._check(track, newRun=not runId)
         if not runId:
-            # a run started for an imported track starts at the track's time
-            start = None if timeStamp is None else record[3]
-            runId = self._startRun(taskId, start)
+            # a run started for a track starts at the track's time
+            runId = self._startRun(taskId, record[3])
             track.runId = values['runId'] = record[1] = runId
         trackId = self._trackLanes.newId(self._records, sessionOf(self),
                                          kind='track')

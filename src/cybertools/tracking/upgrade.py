@@ -25,7 +25,7 @@ def upgradeStorage(storage, progress=None):
         return 0
     family = BTrees.family64
     records = LaneTrees()
-    runs = family.IO.BTree()
+    runs = LaneTrees()
     taskRuns = family.OO.BTree()
     trackLanes, runLanes = Lanes(), Lanes()
     rewritten = highestTrack = highestRun = 0

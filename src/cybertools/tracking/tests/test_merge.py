@@ -1,0 +1,109 @@
+"""Tracks merged into the indexes in batches: queries are exact before and
+after a merge, in the saving connection and in others, and two merges at
+once never index a track twice or lose one."""
+
+import unittest
+
+import transaction
+from ZODB import DB
+from ZODB.DemoStorage import DemoStorage
+from ZODB.POSException import ConflictError
+
+from cybertools.tracking.btree import TrackingStorage
+
+
+class MergeTest(unittest.TestCase):
+
+    def setUp(self):
+        self.db = DB(DemoStorage())
+        self.addCleanup(self.db.close)
+        with self.db.transaction() as conn:
+            conn.root()['tracks'] = TrackingStorage()
+
+    def connection(self):
+        tm = transaction.TransactionManager()
+        conn = self.db.open(transaction_manager=tm)
+        self.addCleanup(conn.close)
+        self.addCleanup(tm.abort)
+        return conn.root()['tracks'], tm
+
+    def names(self, result):
+        return [t.__name__ for t in result]
+
+    def test_found_right_after_saving_and_after_commit(self):
+        one, tm1 = self.connection()
+        two, tm2 = self.connection()
+        name = one.saveUserTrack('quiz', 0, 'alice', {'score': 1})
+        self.assertEqual(self.names(one.query(taskId='quiz')), [name])
+        self.assertEqual(one.getLastUserTrack('quiz', 0, 'alice').__name__,
+                         name)
+        self.assertEqual(one.getUserNames('quiz'), ['alice'])
+        self.assertEqual(self.names(two.query(taskId='quiz')), [])
+        tm1.commit()
+        tm2.begin()
+        self.assertEqual(self.names(two.query(taskId='quiz')), [name])
+        self.assertEqual(two.getRun('quiz').end, two[name].timeStamp)
+        # merged by the other connection: found from the indexes
+        self.assertEqual(two.indexPending(), 1)
+        tm2.commit()
+        tm1.begin()
+        self.assertEqual(self.names(one.query(userName='alice')), [name])
+        self.assertEqual(one.checkIndexes(), [])
+
+    def test_changes_of_pending_tracks_are_seen_elsewhere(self):
+        one, tm1 = self.connection()
+        two, tm2 = self.connection()
+        first = one.saveUserTrack('quiz', 0, 'alice', {'score': 1})
+        second = one.saveUserTrack('quiz', 0, 'bob', {'score': 2})
+        tm1.commit()
+        tm2.begin()
+        self.assertEqual(len(two.query(taskId='quiz')), 2)
+        tm2.abort()
+        one[first].userName = 'carol'
+        one.removeTrack(one[second])
+        tm1.commit()
+        tm2.begin()
+        self.assertEqual([t.userName for t in two.query(taskId='quiz')],
+                         ['carol'])
+        self.assertEqual(two.query(userName='bob'), [])
+
+    def test_two_merges_at_once(self):
+        one, tm1 = self.connection()
+        two, tm2 = self.connection()
+        for i in range(50):
+            one.saveUserTrack('quiz', 0, 'alice', {'i': i})
+        tm1.commit()
+        tm2.begin()
+        for i in range(50):
+            two.saveUserTrack('quiz', 0, 'bob', {'i': i})
+        tm2.commit()
+        tm1.begin()
+        tm2.begin()
+        self.assertEqual(one.indexPending(), 100)
+        self.assertEqual(two.indexPending(), 100)
+        tm1.commit()
+        with self.assertRaises(ConflictError):
+            tm2.commit()
+        tm2.abort()
+        for attempt in tm2.attempts():
+            with attempt:
+                self.assertEqual(two.indexPending(), 0)
+        tm1.begin()
+        timeline = list(one._index.timeline.values())
+        self.assertEqual(len(timeline), 100)
+        self.assertEqual(len(set(timeline)), 100)
+        self.assertEqual(one.checkIndexes(), [])
+        self.assertEqual(len(one.query(userName='bob')), 50)
+
+    def test_merged_every_merge_size_tracks(self):
+        storage, tm = self.connection()
+        storage.mergeSize = 100
+        for i in range(400):
+            storage.saveUserTrack('quiz', 0, 'alice', {'i': i})
+        # merged on the way: at most 1.5 times the size is pending
+        self.assertLessEqual(len(storage._pending()), 150 + 100)
+        self.assertGreater(len(storage._index.timeline), 0)
+        self.assertEqual([t.data['i'] for t in storage.query(taskId='quiz')],
+                         list(range(400)))
+        tm.commit()
+        self.assertEqual(storage.checkIndexes(), [])
