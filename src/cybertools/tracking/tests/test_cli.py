@@ -22,6 +22,7 @@ import transaction
 from zope.site.folder import rootFolder
 from zope.site.site import LocalSiteManager
 
+from cybertools.tracking.index import _removeKey
 from cybertools.tracking.btree import Track
 from cybertools.tracking.database import openDatabase
 from cybertools.tracking.installation import addTrackingStorage
@@ -384,8 +385,9 @@ class CheckReindexTest(CommandTestCase):
                          'the indexes agree with the 9 tracks\n')
         with Database(self.path) as storage:
             storage.indexPending()
-            keys = storage._index.values['taskId']['quiz']
-            keys.remove(keys.minKey())
+            first = min(storage._index.keys(storage._index.values['taskId'],
+                                            'quiz'))
+            _removeKey(storage._index.values['taskId'], 'quiz', first)
         result = self.run_('check')
         self.assertEqual(result.returncode, 1)
         self.assertIn("taskId 'quiz': missing track 0000001", result.stdout)
