@@ -761,7 +761,7 @@ class TrackingStorage(Persistent, Contained):
         record = decodeRecord(raw)
         track = self.trackFactory.__new__(self.trackFactory)
         self._setState(track, record)
-        self._attach(track, trackId, record, raw)
+        self._attach(track, trackId, record, raw, session)
         return track
 
     def _track(self, trackId, record):
@@ -779,10 +779,11 @@ class TrackingStorage(Persistent, Contained):
         if len(record) > 5:
             state.update(record[5])
 
-    def _attach(self, track, trackId, record, raw):
+    def _attach(self, track, trackId, record, raw, session=None):
         """Make a track object the one of a stored track in this
         connection."""
-        session = sessionOf(self)
+        if session is None:
+            session = sessionOf(self)
         state = track.__dict__
         owner = Owner(track)
         state.update(__name__=formatTrackId(trackId), __parent__=self,

@@ -126,23 +126,32 @@ def tracked(value, owner):
     """Plain data (as decoded from a record) in tracked containers."""
     if owner is None:
         return value
-    if type(value) is dict:
-        result = TrackedDict()
-        dict.update(result, ((k, tracked(v, owner)) for k, v in value.items()))
+    kind = type(value)
+    if kind is dict:
+        result = TrackedDict(value)
         result._owner = owner
+        for key, item in value.items():
+            if type(item) in _CONTAINERS:
+                dict.__setitem__(result, key, tracked(item, owner))
         return result
-    if type(value) is list:
-        result = TrackedList()
-        list.extend(result, (tracked(v, owner) for v in value))
+    if kind is list:
+        result = TrackedList(value)
         result._owner = owner
+        for index, item in enumerate(value):
+            if type(item) in _CONTAINERS:
+                list.__setitem__(result, index, tracked(item, owner))
         return result
-    if isinstance(value, (TrackedDict, TrackedList)) and value._owner is owner:
+    if kind in _TRACKED and value._owner is owner:
         return value
     if isinstance(value, dict):
         return tracked(dict(value), owner)
     if isinstance(value, list):
         return tracked(list(value), owner)
     return value
+
+
+_CONTAINERS = frozenset((dict, list, TrackedDict, TrackedList))
+_TRACKED = frozenset((TrackedDict, TrackedList))
 
 
 def transactionManagerOf(storage):
