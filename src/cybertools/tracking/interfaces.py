@@ -275,6 +275,14 @@ class ITrackingStorageWrite(Interface):
         subscriber to ``IObjectModifiedEvent`` calls.
         """
 
+    def indexTrack(trackNum, track, idx=None):
+        """The original's name for ``reindexTrack(track)``; ``trackNum`` is
+        ignored, ``idx`` (one index to update) must be an index name."""
+
+    def setTrackData(track, data):
+        """Replace a track's data (checked as for ``saveUserTrack``),
+        keeping its time stamp, and reindex it."""
+
     def startRun(taskId=None, start=None):
         """Start a new run and return its id.
 
@@ -300,6 +308,14 @@ class ITrackingStorageManage(Interface):
 
     def removeTrack(track):
         """Remove a track and unindex it. Notifies ``ITrackRemovedEvent``."""
+
+    def unindexTrack(trackNum, track):
+        """The original's announcement that a track is being removed: it is
+        removed when the transaction commits, unless deleted before."""
+
+    def indexPending():
+        """Merge the tracks saved since the last merge into the indexes now
+        (a save does so every ``mergeSize`` tracks); return how many."""
 
     def __delitem__(trackId):
         """Remove the track with this id (see ``removeTrack``)."""
