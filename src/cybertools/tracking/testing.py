@@ -316,3 +316,13 @@ def storeUnchecked(storage, taskId, runId, userName, data, timeStamp):
     storage._trackCount.change(1)
     partition.index.index(trackId, getIndexValues(track))
     return track.__name__
+
+
+def asAnotherWriter(storage):
+    """Let the next saves of this connection go into an id lane of their
+    own, as those of a concurrent writer do (see lanes.py)."""
+    from cybertools.tracking.session import sessionOf
+    session = sessionOf(storage)
+    for kind in ('track', 'run'):
+        session.moveLanes[kind] = True
+        session.ids.pop(kind, None)

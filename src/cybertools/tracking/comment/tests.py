@@ -28,6 +28,7 @@ from zope.security.proxy import removeSecurityProxy
 from zope.securitypolicy.interfaces import IPrincipalPermissionManager
 from zope.securitypolicy.zopepolicy import ZopeSecurityPolicy
 
+from cybertools.tracking.testing import asAnotherWriter
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.comment.base import Comment
 from cybertools.tracking.comment.base import CommentIndexData
@@ -532,21 +533,24 @@ class EventTest(CommentTestCase):
 
 
 class PartitionTest(unittest.TestCase):
-    """A storage with partitions (for concurrent writers) works the same."""
+    """Comments saved by concurrent writers (in id lanes of their own),
+    merged into the indexes or not, work the same."""
 
     def setUp(self):
         zope.component.testing.setUp()
         self.addCleanup(zope.component.testing.tearDown)
         provideAdapter(CommentIndexData)
 
-    def test_discussion_across_partitions(self):
-        storage = TrackingStorage(trackFactory=Comment, partitions=3)
+    def test_discussion_across_lanes(self):
+        storage = TrackingStorage(trackFactory=Comment)
         manager = CommentManager(storage)
         writers = iter(range(100))
 
         def writer():
-            # each save as if by another writer, in another partition
-            storage._v_partition = next(writers) % 3
+            # each save as if by another writer; some merged
+            if next(writers) == 2:
+                storage.indexPending()
+            asAnotherWriter(storage)
             return manager
 
         first = writer().addComment('doc', 'alice', 'a', 't')

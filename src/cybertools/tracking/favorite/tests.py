@@ -24,6 +24,7 @@ from zope.security.proxy import removeSecurityProxy
 from zope.securitypolicy.interfaces import IPrincipalPermissionManager
 from zope.securitypolicy.zopepolicy import ZopeSecurityPolicy
 
+from cybertools.tracking.testing import asAnotherWriter
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.favorite.base import Favorite
 from cybertools.tracking.favorite.interfaces import IFavorite
@@ -318,21 +319,24 @@ class ManagerSetupTest(unittest.TestCase):
         self.assertIn('Track tracks, not favorites', str(cm.exception))
 
 
-class PartitionTest(unittest.TestCase):
-    """A storage with partitions (for concurrent writers) works the same."""
+class LaneTest(unittest.TestCase):
+    """Favorites saved by concurrent writers (in id lanes of their own),
+    merged into the indexes or not, work the same."""
 
-    def test_favorites_across_partitions(self):
-        storage = TrackingStorage(trackFactory=Favorite, partitions=3)
+    def test_favorites_across_lanes(self):
+        storage = TrackingStorage(trackFactory=Favorite)
         manager = FavoriteManager(storage)
         for number, taskId in enumerate('abcde'):
-            # each save as if by another writer, in another partition
-            storage._v_partition = number % 3
+            # each save as if by another writer
+            asAnotherWriter(storage)
             manager.add('alice', taskId)
             manager.add('bob', taskId)
+            if number == 2:
+                storage.indexPending()
         self.assertEqual(manager.add('alice', 'c'),
                          manager.list('alice')[2].__name__)
         self.assertTrue(manager.isFavorite('bob', 'e'))
-        storage._v_partition = 1
+        asAnotherWriter(storage)
         manager.reorder('alice', ['e', 'a'])
         manager.remove('alice', 'b')
         self.assertEqual(taskIds(manager.list('alice')), list('eacd'))
