@@ -282,7 +282,6 @@ class TrackingStorage(Persistent, Contained):
         if partitions is not None:
             checkPartitions(partitions)
         self._records = LaneTrees()
-        self._count = Length()
         self._trackLanes = Lanes()
         self._index = TrackIndex(self.indexAttributes)
         self._pendingChanges = Length()
@@ -339,7 +338,7 @@ class TrackingStorage(Persistent, Contained):
         return trackId in self._records
 
     def __len__(self):
-        return self._count()
+        return self._trackLanes.count()
 
     def __iter__(self):
         return (formatTrackId(trackId) for trackId in self._records.keys())
@@ -450,7 +449,7 @@ class TrackingStorage(Persistent, Contained):
         pending = None if merged else self._pending()
         raw = encodeRecord(record)
         self._records[trackId] = raw
-        self._count.change(1)
+        self._trackLanes.counted(trackId, 1)
         self._attach(track, trackId, record, raw)
         if merged:
             # restored below the merged ones: indexed at once
@@ -474,7 +473,7 @@ class TrackingStorage(Persistent, Contained):
         self._unindex(trackId, record)
         del self._records[trackId]
         self._trackLanes.removed(trackId)
-        self._count.change(-1)
+        self._trackLanes.counted(trackId, -1)
         sessionOf(self).forget(trackId)
         notify(TrackRemovedEvent(track, self, track.__name__))
 
@@ -946,5 +945,5 @@ def checkPartitions(partitions):
 
 # The attributes of a storage of layout 2 (see TrackingStorage.__getattr__)
 LAYOUT2_NAMES = frozenset((
-    '_records', '_count', '_trackLanes', '_index', '_pendingChanges',
+    '_records', '_trackLanes', '_index', '_pendingChanges',
     '_runs', '_runLanes', '_taskRuns'))

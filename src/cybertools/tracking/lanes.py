@@ -19,6 +19,7 @@ import threading
 import weakref
 
 import BTrees
+from BTrees.Length import Length
 from persistent import Persistent
 
 LANE_BITS = 40
@@ -60,6 +61,19 @@ class Lanes(Persistent):
     def __init__(self):
         self._marks = self.family.II.BTree({0: 0})
         self._floors = self.family.II.BTree()
+        # how many entries each lane has: a counter of its own per lane,
+        # so that writers in different lanes do not write one counter
+        self._counts = self.family.IO.BTree({0: Length()})
+
+    def count(self):
+        return sum(counter() for counter in self._counts.values())
+
+    def counted(self, id, change):
+        lane = laneOf(id)
+        counter = self._counts.get(lane)
+        if counter is None:
+            counter = self._counts[lane] = Length()
+        counter.change(change)
 
     def laneOf(self, id):
         return laneOf(id)

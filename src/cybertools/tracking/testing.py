@@ -301,21 +301,18 @@ class ServerTestCase(unittest.TestCase):
 
 
 def storeUnchecked(storage, taskId, runId, userName, data, timeStamp):
-    """Store and index a track without checking its values (a lone
-    surrogate in a name, say); return its name. The run must exist."""
-    from cybertools.tracking.indexing import getIndexValues
+    """Store a track without checking its values (a lone surrogate in a
+    name, say); return its name. The run must exist."""
     import json
-    track = storage.trackFactory(taskId, runId, userName, data)
-    track.timeStamp = timeStamp
-    partition = storage._writePartition()
-    trackId = partition.newTrackId()
-    track.__name__, track.__parent__ = '%07i' % trackId, storage
+    from cybertools.tracking.session import sessionOf
+    session = sessionOf(storage)
+    trackId = storage._trackLanes.newId(storage._records, session, 'track')
     # ASCII JSON: lone surrogates escaped, and read back as they were
-    raw = json.dumps([taskId, runId, userName, timeStamp, data]).encode()
-    partition.store(trackId, raw)
-    storage._trackCount.change(1)
-    partition.index.index(trackId, getIndexValues(track))
-    return track.__name__
+    storage._records[trackId] = json.dumps(
+        [taskId, runId, userName, timeStamp, data]).encode()
+    storage._trackLanes.counted(trackId, 1)
+    session.pending = None
+    return '%07i' % trackId
 
 
 def asAnotherWriter(storage):
