@@ -2,17 +2,17 @@
 
 Four writer processes save 500 tracks each, one transaction per save,
 with the standard retry loop, into one storage with partitions (each
-writer saves into BTrees of its own, so conflicts are rare). The writers
-start saving together, once all of them have opened the database, and
-every writer's first commit comes before any writer's last: they wrote at
-the same time. Afterwards every track is there, the indexes agree with the
-tracks, and the runs the writers shared end where their latest tracks
-are. The test prints how many saves had to be retried.
+writer saves into BTrees of its own, so conflicts are rare). Afterwards
+every track is there, the indexes agree with the tracks, and the runs the
+writers shared end where their latest tracks are. The test prints how
+many saves had to be retried.
 
-The cost is the commits: with one commit per save, RelStorage makes
+The writers start saving together, once all of them have opened the
+database, and every writer's first commit comes before any writer's last:
+they wrote at the same time. The cost is the commits: RelStorage makes
 several round trips to PostgreSQL per commit and serialises commits on
-its commit lock, so four writers commit about as fast as one. More saves
-would take longer without writing more at the same time.
+its commit lock, so four writers commit about as fast as one, and more
+saves would take longer without writing more at the same time.
 """
 
 import json
