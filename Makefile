@@ -48,8 +48,8 @@ $(VENV)/bin/python:
 	    pip setuptools || { rm -rf $(VENV); exit 1; }
 
 # Installs the extra again when the project metadata changes. Every
-# package with C code has binary wheels for Linux, so no compiler is
-# needed; should pip still build one from source, it says so above.
+# package with C code has binary wheels for x86-64 Linux, so no compiler
+# is needed there; should pip build one from source, its messages say so.
 $(VENV)/.installed-%: pyproject.toml | $(VENV)/bin/python
 	@echo "make: installing the package with its $* extra into $(VENV)"
 	@$(PIP_INSTALL) -e '.[$*]' || { echo "make: installing the $* extra" \

@@ -50,8 +50,10 @@ def main(uri, number, count, batch=1, wait=False):
     conn.close()
     db.close()
     print(json.dumps({'writer': number, 'saves': count, 'retries': retries,
-                      'seconds': seconds, 'firstCommit': min(commitTimes, default=None),
-                      'lastCommit': max(commitTimes, default=None)}), flush=True)
+                      'seconds': seconds,
+                      'firstCommit': min(commitTimes, default=None),
+                      'lastCommit': max(commitTimes, default=None)}),
+          flush=True)
 
 
 if __name__ == '__main__':
