@@ -30,6 +30,9 @@ SECRET = (os.environ.get('CYBERTOOLS_TRACKING_SECRET', '').encode('utf-8')
           or os.urandom(32))
 
 
+REFUSED = 'Requests from another site are refused; nothing was changed.'
+
+
 class CrossSiteRequest(Exception):
     """A request that may come from another site; the views answer 403."""
 
@@ -60,10 +63,10 @@ def checkSameOrigin(request):
     fetchSite = request.getHeader('Sec-Fetch-Site')
     if fetchSite is not None and fetchSite.lower() not in ('same-origin',
                                                            'none'):
-        raise CrossSiteRequest('requests from another site are refused')
+        raise CrossSiteRequest(REFUSED)
     origin = request.getHeader('Origin')
     if origin is not None and origin != ownOrigin(request):
-        raise CrossSiteRequest('requests from another site are refused')
+        raise CrossSiteRequest(REFUSED)
 
 
 def ownOrigin(request):

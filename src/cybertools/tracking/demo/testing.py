@@ -14,3 +14,60 @@ def demoServer(directory):
         [sys.executable, '-m', 'cybertools.tracking.demo.server',
          '--db', uri, '--host', '127.0.0.1', '--port', '0'],
         directory)
+
+
+# What an older version may have stored: lone surrogates in names and data.
+PLANTED = (
+    ('odd\ud800task', 'demo.alice', {'note\udc00': 'half \ud800 pair'}),
+    ('quiz', 'eve\ud800', {'step': 'q\ud800'}),
+)
+
+
+def plantRecords(directory, records=PLANTED):
+    """Store ``records`` (taskId, userName, data) unchecked, each in a run
+    of its own, in the demo's database in ``directory`` (the server must
+    not run). Returns their track ids."""
+    import transaction
+    import ZODB.FileStorage
+    from ZODB import DB
+
+    from cybertools.tracking.interfaces import ITrackingStorage
+    from cybertools.tracking.testing import storeUnchecked
+
+    db = DB(ZODB.FileStorage.FileStorage(os.path.join(directory, 'Data.fs')))
+    try:
+        with db.transaction() as connection:
+            site = connection.root()['Application']
+            storage = site.getSiteManager().getUtility(ITrackingStorage)
+            names = []
+            for number, (taskId, userName, data) in enumerate(records):
+                runId = storage.startRun()
+                names.append(storeUnchecked(storage, taskId, runId, userName,
+                                            data, 1700000000.0 + number))
+        transaction.abort()
+        return names
+    finally:
+        db.close()
+
+
+class PlantedDemoLayer:
+    """The demo on a database with records an older version stored (see
+    ``PLANTED``); the track ids are in ``planted``."""
+
+    @classmethod
+    def setUp(cls):
+        import tempfile
+        from cybertools.tracking.demo.users import LOGINS
+        cls.directory = tempfile.mkdtemp(prefix='tracking-planted-')
+        cls.server = demoServer(cls.directory)
+        cls.server.start()
+        cls.server.stop()
+        cls.planted = plantRecords(cls.directory)
+        cls.server.start()
+        cls.server.readOutput(len(LOGINS) + 2)
+
+    @classmethod
+    def tearDown(cls):
+        import shutil
+        cls.server.stop()
+        shutil.rmtree(cls.directory)
