@@ -382,9 +382,8 @@ class ActivityCountTest(unittest.TestCase):
                          {'open': 0, 'finished': 0, 'stopped': 0})
 
 
-@unittest.skipIf(browserMissing(), browserMissing())
-class RealBrowserTest(DemoTestCase):
-    """Headless Chromium, driven by Selenium, works through the quiz."""
+class ChromiumTestCase(DemoTestCase):
+    """Tests with headless Chromium browsers (one profile each)."""
 
     def setUp(self):
         self.directory = tempfile.mkdtemp(prefix='tracking-browser-')
@@ -434,6 +433,11 @@ class RealBrowserTest(DemoTestCase):
             os.makedirs(keep, exist_ok=True)
             shutil.copy(path, keep)
         return png
+
+
+@unittest.skipIf(browserMissing(), browserMissing())
+class RealBrowserTest(ChromiumTestCase):
+    """Headless Chromium, driven by Selenium, works through the quiz."""
 
     def test_a_person_works_through_the_quiz(self):
         alice = self.chromium('alice')

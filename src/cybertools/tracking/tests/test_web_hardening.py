@@ -349,3 +349,120 @@ class NoServerErrorsTest(HardeningTestCase):
         self.assertEqual(len([line for line in log.splitlines()
                               if 'no-such-page' in line]), 1, log)
         self.assertNotIn('Traceback', log)
+
+
+class OtherSite:
+    """A page of another origin (a port of its own on 127.0.0.1) that
+    posts a form to the demo as soon as it loads."""
+
+    def __init__(self, target):
+        import http.server
+        import threading
+        page = ('<!DOCTYPE html><html><body><h1>Win a prize</h1>'
+                '<form id="attack" method="post" action="%s/quiz">'
+                '<input type="hidden" name="action" value="stop"></form>'
+                '<script>document.getElementById("attack").submit();'
+                '</script></body></html>' % target).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header('Content-Type', 'text/html')
+                self.send_header('Content-Length', str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args):
+                pass
+
+        # threads: a connection the browser opens ahead and leaves idle
+        # must not hold up the next request or the shutdown
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                                     Handler)
+        self.server.daemon_threads = True
+        self.url = 'http://127.0.0.1:%i/' % self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+from cybertools.tracking.demo.tests import ChromiumTestCase  # noqa: E402
+from cybertools.tracking.demo.tests import browserMissing  # noqa: E402
+import unittest  # noqa: E402
+
+
+@unittest.skipIf(browserMissing(), browserMissing())
+class RealBrowserHardeningTest(ChromiumTestCase, HardeningTestCase):
+    """Headless Chromium: another site's form is refused, and the stored
+    surrogates leave every page working (screenshots of them all)."""
+
+    layer = PlantedDemoLayer
+
+    def test_a_form_posted_from_another_site_is_refused(self):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+        alice = self.chromium('alice')
+        alice.get(self.server.url + '/quiz')
+        alice.implicitly_wait(0)
+        if alice.find_elements(By.ID, 'stop'):
+            self.follow(alice, By.ID, 'stop')
+        alice.implicitly_wait(10)
+        self.follow(alice, By.ID, 'start')
+        self.assertEqual(self.quizState('alice'), 'in progress: step 1 of 3')
+        other = OtherSite(self.server.url)
+        try:
+            alice.get(other.url)
+            WebDriverWait(alice, 10).until(
+                lambda driver: driver.current_url.startswith(self.server.url))
+            self.assertEqual(alice.find_element(By.ID, 'error-title').text,
+                             'Refused')
+            self.screenshot(alice, 'cross-site.png')
+        finally:
+            other.stop()
+        self.assertEqual(self.quizState('alice'), 'in progress: step 1 of 3')
+        # the page's own form still works
+        alice.get(self.server.url + '/quiz')
+        self.follow(alice, By.ID, 'stop')
+        self.assertEqual(self.quizState('alice'), 'stopped')
+
+    def test_every_page_works_with_the_stored_surrogates(self):
+        from selenium.webdriver.common.by import By
+        manager = self.chromium('manager')
+        alice = self.chromium('alice')
+        pages = [
+            (manager, '/++tracking++/tracks.html?to=2023-11-30', 'tracks',
+             True),
+            (manager, '/++tracking++/runs.html', 'runs', True),
+            (manager, '/++tracking++/' + self.layer.planted[0], 'track',
+             True),
+            (alice, '/++tracking++/tracks.html?to=2023-11-30',
+             'tracks-alice', True),
+            (manager, '/', 'start', False),
+            (alice, '/quiz', 'quiz', False),
+            (alice, '/no-such-page', 'not-found', False),
+            (alice, '/++tracking++/runs.html', 'forbidden', False),
+        ]
+        for driver, path, name, escaped in pages:
+            with self.subTest(path=path):
+                driver.get(self.server.url + path)
+                self.assertNotIn('server error', driver.title.lower())
+                self.assertTrue(driver.find_element(By.ID, 'nav-start'))
+                # no waiting for an element that should not be there
+                driver.implicitly_wait(0)
+                notes = driver.find_elements(By.ID, 'escaped')
+                driver.implicitly_wait(10)
+                self.assertEqual(bool(notes), escaped)
+                if escaped:
+                    self.assertIn('\\ud800', driver.find_element(
+                        By.TAG_NAME, 'main').text)
+                self.screenshot(driver, 'planted-%s.png' % name)
+        for days in (1, 60, 366):
+            manager.get(self.server.url
+                        + '/@@activity.svg?task=quiz&days=%i' % days)
+            self.assertEqual(len(manager.find_elements(
+                By.CSS_SELECTOR, 'rect.state')), 3)
+            self.screenshot(manager, 'planted-activity-%i.png' % days)
