@@ -253,3 +253,41 @@ class PeriodTest(unittest.TestCase):
         self.assertEqual(counts[-1][2], 3)          # November 2023
         unit, counts = tracksPerPeriod(storage, 't', 1, self.now)
         self.assertEqual(counts[0][2], 1)
+
+
+class TrackStreamTest(unittest.TestCase):
+    """A download reads the tracks through a connection of its own, a
+    batch at a time, and closes it."""
+
+    def test_streamed_in_batches_on_its_own_connection(self):
+        import transaction
+        from ZODB import DB
+        from ZODB.DemoStorage import DemoStorage
+        from cybertools.tracking.browser.download import BATCH
+        from cybertools.tracking.browser.download import TrackStream
+        from cybertools.tracking.browser.download import csvLines
+        db = DB(DemoStorage())
+        self.addCleanup(db.close)
+        with db.transaction() as connection:
+            storage = connection.root()['tracks'] = TrackingStorage()
+            for i in range(BATCH * 2 + 1):
+                storage.saveUserTrack('=t', 0, 'u', {'i': i},
+                                      timeStamp=1700000000 + i)
+        oid = storage._p_oid
+        transaction.abort()
+        stream = TrackStream(db, oid, {'taskId': '=t'}, csvLines)
+        chunks = iter(stream)
+        first = next(chunks)
+        self.assertIsNotNone(stream.connection)
+        rest = list(chunks)
+        self.assertIsNone(stream.connection)        # closed at the end
+        self.assertEqual(len(rest), 2)
+        lines = b''.join([first] + rest).decode().splitlines()
+        self.assertEqual(len(lines), BATCH * 2 + 2)     # with the header
+        self.assertTrue(lines[1].startswith("0000001,2023-11-14 22:13:20,'=t,"))
+        # a client that goes away closes the connection too
+        stream = TrackStream(db, oid, {'taskId': '=t'}, csvLines)
+        chunks = iter(stream)
+        next(chunks)
+        chunks.close()
+        self.assertIsNone(stream.connection)
