@@ -1,9 +1,18 @@
 """The demo application in a subprocess, for its functional tests."""
 
 import os
+import shutil
 import sys
+import tempfile
 
+import transaction
+import ZODB.FileStorage
+from ZODB import DB
+
+from cybertools.tracking.demo.users import LOGINS
+from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.testing import ServerProcess
+from cybertools.tracking.testing import storeUnchecked
 
 
 def demoServer(directory):
@@ -27,13 +36,6 @@ def plantRecords(directory, records=PLANTED):
     """Store ``records`` (taskId, userName, data) unchecked, each in a run
     of its own, in the demo's database in ``directory`` (the server must
     not run). Returns their track ids."""
-    import transaction
-    import ZODB.FileStorage
-    from ZODB import DB
-
-    from cybertools.tracking.interfaces import ITrackingStorage
-    from cybertools.tracking.testing import storeUnchecked
-
     db = DB(ZODB.FileStorage.FileStorage(os.path.join(directory, 'Data.fs')))
     try:
         with db.transaction() as connection:
@@ -50,24 +52,35 @@ def plantRecords(directory, records=PLANTED):
         db.close()
 
 
-class PlantedDemoLayer:
+class DemoLayer:
+    """The demo runs while the layer's tests run."""
+
+    @classmethod
+    def setUp(cls):
+        cls.directory = tempfile.mkdtemp(prefix='tracking-demo-')
+        cls.server = demoServer(cls.directory)
+        cls.prepare()
+        cls.server.start()
+        # the logins the server prints after its URL
+        cls.server.readOutput(len(LOGINS) + 2)
+
+    @classmethod
+    def prepare(cls):
+        """Prepare the database before the server starts."""
+
+    @classmethod
+    def tearDown(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.directory)
+
+
+class PlantedDemoLayer(DemoLayer):
     """The demo on a database with records an older version stored (see
     ``PLANTED``); the track ids are in ``planted``."""
 
     @classmethod
-    def setUp(cls):
-        import tempfile
-        from cybertools.tracking.demo.users import LOGINS
-        cls.directory = tempfile.mkdtemp(prefix='tracking-planted-')
-        cls.server = demoServer(cls.directory)
+    def prepare(cls):
+        # a first start creates the site and its storage
         cls.server.start()
         cls.server.stop()
         cls.planted = plantRecords(cls.directory)
-        cls.server.start()
-        cls.server.readOutput(len(LOGINS) + 2)
-
-    @classmethod
-    def tearDown(cls):
-        import shutil
-        cls.server.stop()
-        shutil.rmtree(cls.directory)

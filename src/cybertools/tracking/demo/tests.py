@@ -22,7 +22,7 @@ from cybertools.tracking.demo import activity
 from cybertools.tracking.demo.activity import DAY
 from cybertools.tracking.testing import ServerTestCase
 from cybertools.tracking.testing import basicAuthorization
-from cybertools.tracking.demo.testing import demoServer
+from cybertools.tracking.demo.testing import DemoLayer
 from cybertools.tracking.demo.users import LOGINS
 from cybertools.tracking.tests.test_functional import tableRows
 from cybertools.tracking.tests.test_functional import trackRows
@@ -58,23 +58,6 @@ def browserMissing():
                 'install -y chromium chromium-driver): %s not found'
                 % ', '.join(missing))
     return None
-
-
-class DemoLayer:
-    """The demo runs while the layer's tests run."""
-
-    @classmethod
-    def setUp(cls):
-        cls.directory = tempfile.mkdtemp(prefix='tracking-demo-')
-        cls.server = demoServer(cls.directory)
-        cls.server.start()
-        # the logins the server prints after its URL
-        cls.server.readOutput(len(LOGINS) + 2)
-
-    @classmethod
-    def tearDown(cls):
-        cls.server.stop()
-        shutil.rmtree(cls.directory)
 
 
 class DemoTestCase(ServerTestCase):

@@ -11,7 +11,11 @@ import io
 import json
 import time
 import xml.etree.ElementTree as ElementTree
+from urllib.error import HTTPError
+from urllib.request import Request
+from urllib.request import urlopen
 
+from cybertools.tracking.testing import basicAuthorization
 from cybertools.tracking.tests.test_functional import tableRows
 from cybertools.tracking.tests.test_functional import trackRows
 from cybertools.tracking.tests.test_web_hardening import HardeningTestCase
@@ -136,10 +140,6 @@ class UsersAndNavigationTest(HardeningTestCase):
         self.assertEqual(status, 200)
         self.assertTrue(contentType.startswith('text/css'), contentType)
         self.assertIn(b'nav {', body)
-        from urllib.error import HTTPError
-        from urllib.request import Request
-        from urllib.request import urlopen
-        from cybertools.tracking.testing import basicAuthorization
         request = Request(self.server.url + '/@@logout')
         request.add_header('Authorization',
                            basicAuthorization('alice', 'alicepw'))

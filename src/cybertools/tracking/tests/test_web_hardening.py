@@ -8,17 +8,36 @@ posted from another site, tracks saved into other users' runs, and
 addresses that used to end in a server error.
 """
 
+import http.server
 import json
 import os
 import re
+import threading
+import unittest
 import xml.etree.ElementTree as ElementTree
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import HTTPRedirectHandler
+from urllib.request import Request
+from urllib.request import build_opener
+from urllib.request import urlopen
 
 from cybertools.tracking.demo.testing import PlantedDemoLayer
+from cybertools.tracking.demo.tests import ChromiumTestCase
 from cybertools.tracking.demo.tests import DemoTestCase
+from cybertools.tracking.demo.tests import browserMissing
+from cybertools.tracking.testing import basicAuthorization
 from cybertools.tracking.tests.test_functional import tableRows
 from cybertools.tracking.tests.test_functional import trackRows
 
 NOTE = 'not valid Unicode'
+
+
+class NoRedirect(HTTPRedirectHandler):
+    """Shows a redirect instead of following it."""
+
+    def redirect_request(self, *args):
+        return None
 
 
 class HardeningTestCase(DemoTestCase):
@@ -33,29 +52,20 @@ class HardeningTestCase(DemoTestCase):
 
     def formPost(self, login, path, fields, headers=()):
         """(status, body) of a form POST."""
-        from urllib.parse import urlencode
         return self.post(login, path, urlencode(fields).encode(),
                          'application/x-www-form-urlencoded', headers)
 
     def post(self, login, path, body, contentType, headers=()):
-        from urllib.error import HTTPError
-        from urllib.request import Request
-        from urllib.request import urlopen
-        from cybertools.tracking.testing import basicAuthorization
-
-        class NoRedirect(__import__('urllib.request').request.HTTPRedirectHandler):
-            def redirect_request(self, *args):
-                return None
-
+        """(status, body) of a POST, redirects not followed."""
         request = Request(self.server.url + path, data=body, method='POST')
         request.add_header('Content-Type', contentType)
         request.add_header('Authorization',
                            basicAuthorization(login, login + 'pw'))
         for name, value in headers:
             request.add_header(name, value)
-        opener = __import__('urllib.request').request.build_opener(NoRedirect)
         try:
-            with opener.open(request, timeout=30) as response:
+            with build_opener(NoRedirect).open(request,
+                                               timeout=30) as response:
                 return response.status, response.read().decode()
         except HTTPError as error:
             with error:
@@ -212,16 +222,12 @@ class CrossSiteTest(HardeningTestCase):
                             ('alice', '/no-such-page'),
                             (None, '/quiz')):
             with self.subTest(path=path, login=login):
-                request = __import__('urllib.request').request.Request(
-                    self.server.url + path)
+                request = Request(self.server.url + path)
                 if login:
-                    from cybertools.tracking.testing import basicAuthorization
                     request.add_header('Authorization', basicAuthorization(
                         login, login + 'pw'))
-                from urllib.error import HTTPError
                 try:
-                    response = __import__('urllib.request').request.urlopen(
-                        request, timeout=30)
+                    response = urlopen(request, timeout=30)
                 except HTTPError as error:
                     response = error
                 with response:
@@ -356,8 +362,6 @@ class OtherSite:
     posts a form to the demo as soon as it loads."""
 
     def __init__(self, target):
-        import http.server
-        import threading
         page = ('<!DOCTYPE html><html><body><h1>Win a prize</h1>'
                 '<form id="attack" method="post" action="%s/quiz">'
                 '<input type="hidden" name="action" value="stop"></form>'
@@ -388,11 +392,6 @@ class OtherSite:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
-
-
-from cybertools.tracking.demo.tests import ChromiumTestCase  # noqa: E402
-from cybertools.tracking.demo.tests import browserMissing  # noqa: E402
-import unittest  # noqa: E402
 
 
 @unittest.skipIf(browserMissing(), browserMissing())
