@@ -52,35 +52,47 @@ def plantRecords(directory, records=PLANTED):
         db.close()
 
 
+def startDemo(layer, prepare=None):
+    """Start the demo for a test layer (``layer.server``, in a temporary
+    ``layer.directory``); ``prepare(layer)`` may change the database before
+    the server starts."""
+    layer.directory = tempfile.mkdtemp(prefix='tracking-demo-')
+    layer.server = demoServer(layer.directory)
+    if prepare is not None:
+        prepare(layer)
+    layer.server.start()
+    # the logins the server prints after its URL
+    layer.server.readOutput(len(LOGINS) + 2)
+
+
+def stopDemo(layer):
+    layer.server.stop()
+    shutil.rmtree(layer.directory)
+
+
 class DemoLayer:
     """The demo runs while the layer's tests run."""
 
     @classmethod
     def setUp(cls):
-        cls.directory = tempfile.mkdtemp(prefix='tracking-demo-')
-        cls.server = demoServer(cls.directory)
-        cls.prepare()
-        cls.server.start()
-        # the logins the server prints after its URL
-        cls.server.readOutput(len(LOGINS) + 2)
+        startDemo(cls)
 
-    @classmethod
-    def prepare(cls):
-        """Prepare the database before the server starts."""
-
-    @classmethod
-    def tearDown(cls):
-        cls.server.stop()
-        shutil.rmtree(cls.directory)
+    tearDown = classmethod(stopDemo)
 
 
-class PlantedDemoLayer(DemoLayer):
+class PlantedDemoLayer:
     """The demo on a database with records an older version stored (see
     ``PLANTED``); the track ids are in ``planted``."""
 
     @classmethod
-    def prepare(cls):
+    def setUp(cls):
+        startDemo(cls, cls.plant)
+
+    tearDown = classmethod(stopDemo)
+
+    @staticmethod
+    def plant(layer):
         # a first start creates the site and its storage
-        cls.server.start()
-        cls.server.stop()
-        cls.planted = plantRecords(cls.directory)
+        layer.server.start()
+        layer.server.stop()
+        layer.planted = plantRecords(layer.directory)

@@ -402,6 +402,10 @@ class ChromiumTestCase(DemoTestCase):
         page = driver.find_element(By.TAG_NAME, 'html')
         driver.find_element(by, value).click()
         WebDriverWait(driver, 10).until(staleness_of(page))
+        # the next page has replaced the old one; let it finish loading, so
+        # that no element is found in a document about to go
+        WebDriverWait(driver, 10).until(lambda driver: driver.execute_script(
+            'return document.readyState') == 'complete')
 
     def screenshot(self, driver, name):
         """Save a screenshot; return its bytes. With the environment

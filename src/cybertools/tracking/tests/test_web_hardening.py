@@ -435,7 +435,7 @@ class RealBrowserHardeningTest(ChromiumTestCase, HardeningTestCase):
         pages = [
             (manager, '/++tracking++/tracks.html?to=2023-11-30', 'tracks',
              True),
-            (manager, '/++tracking++/runs.html', 'runs', True),
+            (manager, '/++tracking++/runs.html?user=eve*', 'runs', True),
             (manager, '/++tracking++/' + self.layer.planted[0], 'track',
              True),
             (alice, '/++tracking++/tracks.html?to=2023-11-30',
