@@ -303,6 +303,8 @@ class RunListing(PagedListing):
                                % (', '.join(RUN_STATES), state))
         task = filters['task'] or None
         if filters['user']:
+            # the runs a user worked in are those of his tracks: this reads
+            # them all (a manager's page; a user has a handful per run)
             criteria = {'userName': filters['user']}
             if task:
                 criteria['taskId'] = task
