@@ -11,7 +11,13 @@ Every user works in a run of his own: a task's *current* run is shared by
 everybody working on it, so the pages save into the user's run by its id.
 Where a user stands is read from the storage's indexes, not kept anywhere
 else: the run of his latest track of the task, and his tracks in that run.
+
+Results come only from tracks the server recorded itself: page scripts
+may save tracks too (``@@save-track``), and those carry ``'posted': True``
+in their data, so a script cannot answer a question or finish a step.
 """
+
+from cybertools.tracking.btree import Exact
 
 
 class Question:
@@ -27,7 +33,7 @@ class Question:
         """The track data for an answer in ``form``; ValueError if there is
         no valid answer."""
         answer = form.get('answer')
-        if answer not in dict(self.choices):
+        if not isinstance(answer, str) or answer not in dict(self.choices):
             raise ValueError('Choose one of the answers.')
         return {'step': self.name, 'answer': answer,
                 'correct': answer == self.correct}
@@ -120,18 +126,19 @@ class Progress:
     has none), ``state`` 'new' or the run's state, ``tracks`` his tracks in
     that run (a handful), ``done`` the names of the steps they record and
     ``current`` the step to do next in an open run (None when all are
-    done).
+    done). Tracks that page scripts posted count for none of this.
     """
 
     def __init__(self, storage, task, userName):
         self.task = task
         self.run = None
         self.tracks = []
-        mine = storage.query(taskId=task.id, userName=userName)
+        mine = storage.query(taskId=Exact(task.id), userName=Exact(userName))
         if len(mine):
             self.run = storage.getRun(runId=mine[-1].runId)
-            self.tracks = list(storage.getUserTracks(task.id, self.run.id,
-                                                     userName))
+        if self.run is not None:
+            self.tracks = [track for track in storage.getUserTracks(
+                task.id, self.run.id, userName) if not isPosted(track)]
         self.state = 'new' if self.run is None else self.run.state
         self.done = {track.data.get('step') for track in self.tracks}
         self.current = None
@@ -165,6 +172,11 @@ class Progress:
         if score is None:
             return 'finished'
         return 'finished: %i of %i correct' % score
+
+
+def isPosted(track):
+    """Whether a page script posted the track (not the server's pages)."""
+    return track.data.get('posted') is True
 
 
 def startTask(storage, task, userName):

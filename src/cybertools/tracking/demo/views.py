@@ -8,6 +8,7 @@ start-up), and save tracks of the requesting principal.
 
 import json
 
+import transaction
 from zope.authentication.interfaces import IUnauthenticatedPrincipal
 from zope.browserpage import ViewPageTemplateFile
 from zope.component import getUtility
@@ -15,6 +16,17 @@ from zope.publisher.browser import BrowserView
 from zope.security import checkPermission
 from zope.traversing.browser.absoluteurl import absoluteURL
 
+from cybertools.tracking.browser.forms import BadFormValue
+from cybertools.tracking.browser.forms import formInteger
+from cybertools.tracking.browser.forms import formText
+from cybertools.tracking.browser.layout import LayoutMixin
+from cybertools.tracking.browser.principals import principalTitle
+from cybertools.tracking.browser.protection import CrossSiteRequest
+from cybertools.tracking.browser.protection import TOKEN_FIELD
+from cybertools.tracking.browser.protection import checkFormPost
+from cybertools.tracking.browser.protection import checkSameOrigin
+from cybertools.tracking.browser.protection import csrfToken
+from cybertools.tracking.btree import Exact
 from cybertools.tracking.demo import activity
 from cybertools.tracking.demo import tasks
 from cybertools.tracking.demo.users import LOGINS
@@ -27,7 +39,7 @@ MANAGE = 'cybertools.tracking.Manage'
 MAX_BODY = 64 * 1024
 
 
-class DemoView(BrowserView):
+class DemoView(LayoutMixin, BrowserView):
 
     @property
     def storage(self):
@@ -50,6 +62,15 @@ class DemoView(BrowserView):
     def siteUrl(self):
         return absoluteURL(self.context, self.request)
 
+    @property
+    def tokenField(self):
+        return TOKEN_FIELD
+
+    @property
+    def token(self):
+        """The form token (see browser/protection.py) of the user."""
+        return csrfToken(self.request)
+
 
 class StartPage(DemoView):
     """The tasks with the user's progress, the tracking views, the users."""
@@ -65,7 +86,7 @@ class StartPage(DemoView):
 
     @property
     def principalTitle(self):
-        return self.request.principal.title
+        return principalTitle(self.userName)
 
     def taskRows(self):
         for task in tasks.TASKS:
@@ -112,8 +133,10 @@ class TaskPage(DemoView):
         self.error = None
         self.progress = self.readProgress()
         if self.request.method == 'POST':
+            # refused with 403 (and nothing changed) unless the form is ours
+            checkFormPost(self.request)
             try:
-                self.act(self.request.form.get('action'))
+                self.act(formText(self.request.form, 'action'))
             except ValueError as error:
                 self.error = str(error)
                 self.request.response.setStatus(400)
@@ -137,8 +160,8 @@ class TaskPage(DemoView):
             if progress.state != 'open':
                 tasks.startTask(self.storage, self.task, self.userName)
         elif action == 'step':
-            if (progress.current is not None and
-                    self.request.form.get('step') == progress.current.name):
+            if (progress.current is not None and formText(
+                    self.request.form, 'step') == progress.current.name):
                 tasks.doStep(self.storage, progress, self.userName,
                              self.request.form)
         elif action == 'stop':
@@ -185,25 +208,35 @@ class ReadingPage(TaskPage):
 
 
 class ActivityPicture(DemoView):
-    """``@@activity.svg?task=quiz&days=14``: a task's activity as SVG."""
+    """``@@activity.svg?task=quiz&days=14``: a task's activity as SVG.
+
+    1 to 366 days; a task that is neither one of the demo's nor has tracks
+    is not found (404).
+    """
 
     def __call__(self):
         response = self.request.response
         form = self.request.form
-        taskId = form.get('task')
         try:
-            days = int(form.get('days', 14))
-        except ValueError:
-            days = 0
-        if not isinstance(taskId, str) or not taskId or not 1 <= days <= 366:
-            response.setStatus(400)
-            response.setHeader('Content-Type', 'text/plain; charset=utf-8')
-            return 'Give a task (?task=quiz) and 1 to 366 days.\n'
+            taskId = formText(form, 'task')
+            days = formInteger(form, 'days', 14, 1, 366)
+            if not taskId:
+                raise BadFormValue('give a task (?task=quiz)')
+        except BadFormValue as error:
+            return self.plain(400, 'Give a task (?task=quiz) and 1 to 366 '
+                                   'days: %s.\n' % error)
         titles = {task.id: task.title for task in tasks.TASKS}
         storage = self.storage
+        try:
+            known = (taskId in titles
+                     or len(storage.query(taskId=Exact(taskId))) > 0)
+        except (TypeError, ValueError) as error:
+            return self.plain(400, 'Not a task name: %s.\n' % error)
+        if not known:
+            return self.plain(404, 'There is no task %r.\n' % taskId)
+        unit, buckets = activity.tracksPerPeriod(storage, taskId, days)
         picture = activity.renderActivity(
-            titles.get(taskId, taskId),
-            activity.tracksPerDay(storage, taskId, days),
+            titles.get(taskId, taskId), unit, buckets,
             activity.usersPerRunState(storage, taskId))
         response.setHeader('Content-Type', 'image/svg+xml')
         response.setHeader('Cache-Control', 'no-store')
@@ -211,16 +244,31 @@ class ActivityPicture(DemoView):
         # types without parameters
         return picture.encode('utf-8')
 
+    def plain(self, status, text):
+        response = self.request.response
+        response.setStatus(status)
+        response.setHeader('Content-Type', 'text/plain; charset=utf-8')
+        return text
+
 
 class SaveTrack(DemoView):
     """``POST @@save-track``: save a track of the logged-in user.
 
     The body is JSON: ``{"taskId": "...", "data": {...}}``, optionally with
-    ``"runId"`` (default 0: the task's current run). Answers 201 with
-    ``{"trackId": "..."}``; a body the storage refuses gets 400, another
-    method 405 and another content type than ``application/json`` 415 (so
-    that no form of another site can post here), each with
-    ``{"error": "..."}``.
+    ``"runId"``. Answers 201 with ``{"trackId": "..."}``; otherwise, each
+    with ``{"error": "..."}``: a body the storage refuses (or nested too
+    deeply to read) 400, a request that a browser says comes from another
+    site 403, another method 405, another content type than
+    ``application/json`` 415 (no form of another site can post here).
+
+    Every user works in a run of his own: ``runId`` must name an open run
+    of the same task that the user works in (has tracks in), else 409.
+    Without ``runId`` the track goes into the task's current run if the
+    user works in it and it is open, or into a new run of his.
+
+    The server does not trust what a script posts: the track's data gets
+    ``"posted": true``, and the task pages compute no progress or score
+    from such tracks (see tasks.py).
     """
 
     def __call__(self):
@@ -228,6 +276,10 @@ class SaveTrack(DemoView):
         if request.method != 'POST':
             request.response.setHeader('Allow', 'POST')
             return self.answer(405, error='POST a track as JSON')
+        try:
+            checkSameOrigin(request)
+        except CrossSiteRequest as error:
+            return self.answer(403, error=str(error))
         contentType = request.getHeader('Content-Type', '')
         if contentType.split(';')[0].strip().lower() != 'application/json':
             return self.answer(415, error='send the track as '
@@ -238,6 +290,8 @@ class SaveTrack(DemoView):
                                           % MAX_BODY)
         try:
             track = json.loads(body)
+        except RecursionError:
+            return self.answer(400, error='the body is nested too deeply')
         except ValueError as error:
             return self.answer(400, error='the body is not JSON: %s' % error)
         if not isinstance(track, dict):
@@ -250,15 +304,59 @@ class SaveTrack(DemoView):
             return self.answer(400, error='taskId is missing')
         if 'data' not in track:
             return self.answer(400, error='data is missing')
+        taskId, runId, data = (track['taskId'], track.get('runId', 0),
+                               track['data'])
+        if isinstance(data, dict):
+            data = dict(data, posted=True)
+        storage = self.storage
         try:
-            trackId = self.storage.saveUserTrack(
-                track['taskId'], track.get('runId', 0), self.userName,
-                track['data'])
+            # refuse a bad taskId or runId before a run is started
+            storage.getRun(taskId)
+            storage.getRun(runId=runId)
+            refused = self.refuseRun(taskId, runId)
+            if refused:
+                return self.answer(409, error=refused)
+            if not runId:
+                runId = self.ownCurrentRun(taskId)
+            trackId = storage.saveUserTrack(taskId, runId, self.userName,
+                                            data)
+        except RecursionError:
+            return self.answer(400, error='the data is nested too deeply')
         except (TypeError, ValueError) as error:
             return self.answer(400, error=str(error))
         return self.answer(201, trackId=trackId)
 
+    def refuseRun(self, taskId, runId):
+        """Why the user may not save into run ``runId`` (0: none given) of
+        the task, or None."""
+        if not runId:
+            return None
+        run = self.storage.getRun(runId=runId)
+        if run is None:
+            return 'there is no run %i' % runId
+        if run.taskId != taskId:
+            return 'run %i is a run of another task' % runId
+        if run.state != 'open':
+            return 'run %i is %s' % (runId, run.state)
+        if self.storage.getLastUserTrack(taskId, runId, self.userName) is None:
+            return 'run %i is not yours' % runId
+        return None
+
+    def ownCurrentRun(self, taskId):
+        """The task's current run if the user works in it, else a new run
+        (which becomes the current one)."""
+        storage = self.storage
+        current = storage.getRun(taskId)
+        if (current is not None and current.state == 'open'
+                and storage.getLastUserTrack(taskId, current.id,
+                                             self.userName) is not None):
+            return current.id
+        return storage.startRun(taskId)
+
     def answer(self, status, **content):
+        if status >= 400:
+            # a refused request changes nothing (a run started for it, say)
+            transaction.doom()
         response = self.request.response
         response.setStatus(status)
         response.setHeader('Content-Type', 'application/json')

@@ -17,7 +17,9 @@ from cybertools.tracking.testing import ServerTestCase
 
 
 class TableParser(HTMLParser):
-    """The texts of the cells of the table with a given id, row by row."""
+    """The texts of the cells of the table with a given id, row by row; a
+    cell naming a user (``data-user``) gives the user's id, not the title
+    it shows."""
 
     def __init__(self, tableId):
         super().__init__()
@@ -33,12 +35,14 @@ class TableParser(HTMLParser):
             self.rows.append([])
         elif self.inTable and tag == 'td':
             self.cell = ''
+            self.user = dict(attrs).get('data-user')
 
     def handle_endtag(self, tag):
         if tag == 'table':
             self.inTable = False
         elif tag == 'td' and self.cell is not None:
-            self.rows[-1].append(self.cell.strip())
+            self.rows[-1].append(self.cell.strip() if self.user is None
+                                 else self.user)
             self.cell = None
 
     def handle_data(self, data):
@@ -146,7 +150,8 @@ class TrackingApplicationTest(ApplicationTestCase):
         runs = tableRows(browser.contents, 'runs')
         self.assertEqual(len(runs), 1)
         self.assertEqual(runs[0][1], 'shared')
-        self.assertEqual(runs[0][5], '2')      # tracks in the run
+        self.assertEqual(runs[0][2], 'Alice, Bob')
+        self.assertEqual(runs[0][6], '2')      # tracks in the run
         trackId = rows[0][0]
         browser = self.open('mgr', '/++tracking++/' + trackId)
         self.assertIn('zope.bob', browser.contents)
@@ -158,7 +163,7 @@ class TrackingApplicationTest(ApplicationTestCase):
         values = [row[0] for row in tableRows(browser.contents, 'metadata')]
         self.assertEqual(values[0], trackId)
         self.assertEqual(values[1], 'view')
-        self.assertEqual(values[3], 'zope.alice')
+        self.assertEqual(values[3], 'Alice (zope.alice)')
         # text is escaped, never markup
         self.assertIn('&lt;b&gt;bold&lt;/b&gt;', browser.contents)
         self.assertNotIn('<b>bold</b>', browser.contents)
