@@ -15,6 +15,8 @@ from zope.security import checkPermission
 from zope.security.proxy import removeSecurityProxy
 from zope.security.interfaces import Unauthorized
 
+from cybertools.tracking.browser.principal import currentPrincipalId
+
 MANAGE = 'cybertools.tracking.Manage'
 
 TIME_FORMATS = ('%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M',
@@ -71,7 +73,7 @@ class PagedListing(BrowserView):
 
     @property
     def principalId(self):
-        return self.request.principal.id
+        return currentPrincipalId(self.request)
 
     def update(self):
         form = self.request.form
@@ -167,7 +169,7 @@ class TrackView(BrowserView):
 
     def __call__(self):
         track = self.context
-        if (track.userName != self.request.principal.id
+        if (track.userName != currentPrincipalId(self.request)
                 and not checkPermission(MANAGE, track.__parent__)):
             raise Unauthorized('track %s' % track.__name__)
         return self.template()
