@@ -57,24 +57,29 @@ class SiteAnchor(Persistent):
     def __init__(self, site):
         self.site = aq_base(site)
         self.path = tuple(site.getPhysicalPath())
+        # until the anchor is stored, the site as it was given
+        self._v_given = site
 
     @property
     def __parent__(self):
         jar = self._p_jar
         if jar is None:
-            return self.site
-        found = getattr(self, '_v_site', None)
-        if found is not None:
-            return found
+            return getattr(self, '_v_given', self.site)
+        # found once per transaction: another one may move the site
+        current = jar.transaction_manager.get()
+        cached = getattr(self, '_v_site', None)
+        if cached is not None and cached[1] is current:
+            return cached[0]
         app = jar.root().get(ROOT_NAME)
         try:
-            found = app.unrestrictedTraverse(self.path[1:]) if app else None
+            found = (None if app is None
+                     else app.unrestrictedTraverse(self.path[1:]))
         except (AttributeError, KeyError, LookupError, TypeError):
             found = None
         if found is None or aq_base(found) is not self.site:
             # moved or renamed: the site alone
             return self.site
-        self._v_site = found
+        self._v_site = (found, current)
         return found
 
     def __repr__(self):

@@ -128,3 +128,7 @@ ZOPE_SERVER_FIXTURE = LoopbackWSGIServer(
 
 ZOPE_SERVER = zopeTesting.FunctionalTesting(
     bases=(ZOPE_SERVER_FIXTURE,), name='TrackingZope:Functional')
+
+# in-process: each test's changes are rolled back
+ZOPE_INTEGRATION = zopeTesting.IntegrationTesting(
+    bases=(ZOPE_FIXTURE,), name='TrackingZope:Integration')

@@ -143,6 +143,12 @@ class ZopeViewsTest(HTTPTestCase):
         self.assertIn('alice', page)
         self.assertNotIn('bob', page)
 
+    def test_a_form_field_is_no_principal(self):
+        # Zope's request also gives form fields as attributes
+        page = self.open('alice', '/++tracking++/tracks.html?principal=bob')
+        self.assertIn('alice', page)
+        self.assertNotIn('bob', page)
+
     def test_a_manager_sees_all_tracks_and_the_runs(self):
         page = self.open('admin', '/++tracking++/tracks.html')
         self.assertIn('alice', page)
