@@ -24,6 +24,10 @@ storageFactory = Factory(TrackingStorage, 'Tracking storage',
                          'A storage of tracks and runs')
 
 
+# where ZTK's and Zope's start-up keep the application root in the ZODB
+ROOT_NAME = 'Application'
+
+
 def storageFolderName(name=''):
     """The name of a storage in the site manager's 'default' folder."""
     return 'tracking-%s' % name if name else 'tracking'
@@ -66,20 +70,17 @@ def addTrackingStorage(site, name='', trackFactory=None, partitions=1):
         raise ValueError('the site has a tracking storage %r already' % name)
     sm = site.getSiteManager()
     folderName = storageFolderName(name)
+    if not zope and folderName in sm['default']:
+        raise ValueError('the site manager has an object %r already'
+                         % folderName)
+    storage = TrackingStorage(trackFactory=trackFactory,
+                              partitions=partitions)
     if zope:
         from cybertools.tracking.zope2 import SiteAnchor
-        storage = TrackingStorage(trackFactory=trackFactory,
-                                  partitions=partitions)
         storage.__parent__ = SiteAnchor(site)
         storage.__name__ = folderName
     else:
-        folder = sm['default']
-        if folderName in folder:
-            raise ValueError('the site manager has an object %r already'
-                             % folderName)
-        storage = TrackingStorage(trackFactory=trackFactory,
-                                  partitions=partitions)
-        folder[folderName] = storage
+        sm['default'][folderName] = storage
     sm.registerUtility(storage, ITrackingStorage, name)
     return storage
 

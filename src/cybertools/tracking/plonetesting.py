@@ -5,10 +5,10 @@ installed by the tests (installing it is what they check)."""
 from plone.app.testing import PLONE_FIXTURE
 from plone.app.testing import FunctionalTesting
 from plone.app.testing import PloneSandboxLayer
-from plone.testing import zope as zopeTesting
 from zope.configuration import xmlconfig
 
 import cybertools.tracking
+from cybertools.tracking.zopetesting import LoopbackWSGIServer
 
 
 class TrackingPloneFixture(PloneSandboxLayer):
@@ -23,12 +23,6 @@ class TrackingPloneFixture(PloneSandboxLayer):
 
 
 PLONE_FIXTURE_TRACKING = TrackingPloneFixture()
-
-
-class LoopbackWSGIServer(zopeTesting.WSGIServer):
-
-    host = '127.0.0.1'
-    port = 0
 
 
 PLONE_SERVER_FIXTURE = LoopbackWSGIServer(

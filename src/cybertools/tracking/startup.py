@@ -16,14 +16,12 @@ from zope.component import adapter
 from zope.component.interfaces import ISite
 from zope.processlifetime import IDatabaseOpenedWithRoot
 
+from cybertools.tracking.installation import ROOT_NAME
 from cybertools.tracking.installation import addTrackingStorage
 from cybertools.tracking.installation import isZopeObject
 from cybertools.tracking.installation import queryOwnStorage
 
 log = logging.getLogger('cybertools.tracking')
-
-# where ZTK's and Zope's start-up keep the application root
-ROOT_NAME = 'Application'
 
 
 @adapter(IDatabaseOpenedWithRoot)

@@ -21,10 +21,8 @@ from zope.component import getGlobalSiteManager
 from zope.component import getSiteManager
 from zope.component import queryUtility
 
+from cybertools.tracking.installation import ROOT_NAME
 from cybertools.tracking.interfaces import ITrackingStorage
-
-# where ZODB keeps Zope's application root, in ZTK and Zope alike
-ROOT_NAME = 'Application'
 
 
 def makeSite(obj):

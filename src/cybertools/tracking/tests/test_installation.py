@@ -13,6 +13,7 @@ from zope.location.interfaces import LocationError
 from zope.site.folder import rootFolder
 from zope.site.site import LocalSiteManager
 
+from cybertools.tracking.installation import ROOT_NAME
 from cybertools.tracking.installation import addTrackingStorage
 from cybertools.tracking.installation import ensureTrackingStorage
 from cybertools.tracking.installation import removeTrackingStorage
@@ -21,8 +22,6 @@ from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.startup import installTrackingStorage
 from cybertools.tracking.testing import loadSecureConfiguration
 from cybertools.tracking.traversal import TrackingNamespace
-
-ROOT_NAME = 'Application'   # where zope.app.appsetup keeps the root folder
 
 
 def makeSite():
