@@ -31,6 +31,34 @@ def skipWithoutZope(cls):
     return cls
 
 
+class ZTKConfigurationTest(unittest.TestCase):
+    """With Zope installed or not, a ZTK application gets the ZTK
+    declarations."""
+
+    def setUp(self):
+        import zope.component.testing
+        zope.component.testing.setUp()
+        self.addCleanup(zope.component.testing.tearDown)
+
+    def test_no_zope_feature_in_a_ztk_application(self):
+        import zope.component
+        import zope.security
+        from zope.configuration import xmlconfig
+        from zope.security.checker import getCheckerForInstancesOf
+
+        import cybertools.tracking
+        from cybertools.tracking.btree import Track
+        from cybertools.tracking.metaconfigure import ZOPE_FEATURE
+        context = None
+        for package in (zope.component, zope.security, cybertools.tracking):
+            context = xmlconfig.file('configure.zcml', package,
+                                     context=context)
+        self.assertFalse(context.hasFeature(ZOPE_FEATURE))
+        checker = getCheckerForInstancesOf(Track)
+        self.assertEqual(checker.setattr_permission_id('data'),
+                         'cybertools.tracking.Save')
+
+
 @skipWithoutZope
 class ZopeConfigurationTest(unittest.TestCase):
 
