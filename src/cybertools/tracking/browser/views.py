@@ -26,6 +26,7 @@ from cybertools.tracking.browser.text import ShownText
 from cybertools.tracking.browser.text import escapeSurrogates
 from cybertools.tracking.browser.text import hasSurrogates
 from cybertools.tracking.btree import Exact
+from cybertools.tracking.browser.principal import currentPrincipalId
 
 MANAGE = 'cybertools.tracking.Manage'
 METADATA = ('taskId', 'runId', 'userName', 'timeStamp')
@@ -148,7 +149,7 @@ class PagedListing(LayoutMixin, BrowserView):
 
     @property
     def principalId(self):
-        return self.request.principal.id
+        return currentPrincipalId(self.request)
 
     def update(self):
         form = self.request.form
@@ -252,7 +253,7 @@ class TrackView(LayoutMixin, BrowserView):
 
     def __call__(self):
         track = self.context
-        if (track.userName != self.request.principal.id
+        if (track.userName != currentPrincipalId(self.request)
                 and not checkPermission(MANAGE, track.__parent__)):
             raise Unauthorized('track %s' % track.__name__)
         self.shownText = ShownText()

@@ -7,21 +7,22 @@ import zope.component.testing
 import zope.site
 from ZODB import DB
 from ZODB.MappingStorage import MappingStorage
-from zope.app.appsetup.interfaces import DatabaseOpenedWithRoot
+from zope.processlifetime import DatabaseOpenedWithRoot
 from zope.configuration import xmlconfig
 from zope.location.interfaces import LocationError
 from zope.site.folder import rootFolder
 from zope.site.site import LocalSiteManager
 
 from cybertools.tracking.notify.base import Notification
+from cybertools.tracking.installation import ROOT_NAME
 from cybertools.tracking.installation import addTrackingStorage
 from cybertools.tracking.installation import ensureTrackingStorage
+from cybertools.tracking.installation import removeTrackingStorage
+from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.startup import installTrackingStorage
 from cybertools.tracking.testing import loadSecureConfiguration
 from cybertools.tracking.traversal import TrackingNamespace
-
-ROOT_NAME = 'Application'   # where zope.app.appsetup keeps the root folder
 
 
 def makeSite():
@@ -54,6 +55,30 @@ class InstallationTest(unittest.TestCase):
             addTrackingStorage(self.site)
         self.assertIsNone(self.site.getSiteManager().queryUtility(
             ITrackingStorage))
+
+    def test_a_sub_site_gets_a_storage_of_its_own(self):
+        root = addTrackingStorage(self.site)
+        self.site['sub'] = sub = rootFolder()
+        sub.setSiteManager(LocalSiteManager(sub))
+        own = ensureTrackingStorage(sub)
+        self.assertIsNot(own, root)
+        self.assertIs(zope.component.queryUtility(
+            ITrackingStorage, context=sub), own)
+
+    def test_removing_a_storage(self):
+        storage = addTrackingStorage(self.site, 'gone')
+        self.assertIs(removeTrackingStorage(self.site, 'gone'), storage)
+        self.assertIsNone(self.site.getSiteManager().queryUtility(
+            ITrackingStorage, 'gone'))
+        self.assertNotIn('tracking-gone',
+                         self.site.getSiteManager()['default'])
+        self.assertIsNone(removeTrackingStorage(self.site, 'gone'))
+
+    def test_new_storages_from_the_factory(self):
+        from zope.component import createObject
+        self.assertIsInstance(
+            createObject('cybertools.tracking.TrackingStorage'),
+            TrackingStorage)
 
     def test_the_namespace_finds_the_storages_of_the_site(self):
         storage = addTrackingStorage(self.site)
@@ -102,6 +127,10 @@ class StartupTest(unittest.TestCase):
             site = conn.root()[ROOT_NAME] = makeSite()
             site.getSiteManager()['default']['tracking'] = rootFolder()
         lastTransaction = self.db.lastTransaction()
-        with self.assertRaises(ValueError):
+        # logged: the server starts all the same
+        with self.assertLogs('cybertools.tracking', 'ERROR') as logged:
             installTrackingStorage(DatabaseOpenedWithRoot(self.db))
+        self.assertIn('could not add a tracking storage',
+                      logged.output[0])
+        self.assertIn('ValueError', logged.output[0])
         self.assertEqual(self.db.lastTransaction(), lastTransaction)

@@ -1,0 +1,21 @@
+"""Who is asking: the id of the current principal, in ZTK and in Zope.
+
+A ZTK request carries its principal. Zope's request has no ``principal``
+(and its attribute lookup also finds form fields, so ``?principal=...``
+must not count): there the user is the one of Zope's security manager,
+the authenticated user of the request being published.
+"""
+
+try:
+    from AccessControl import getSecurityManager
+    from ZPublisher.HTTPRequest import HTTPRequest as ZopeRequest
+except ImportError:     # a ZTK application without Zope
+    ZopeRequest = None
+
+
+def currentPrincipalId(request):
+    """The id of the request's principal (in Zope: the user's id; None for
+    the anonymous user)."""
+    if ZopeRequest is not None and isinstance(request, ZopeRequest):
+        return getSecurityManager().getUser().getId()
+    return request.principal.id
