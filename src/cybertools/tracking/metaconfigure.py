@@ -22,7 +22,7 @@ from zope.configuration.fields import GlobalObject
 from zope.configuration.fields import Tokens
 from zope.interface import Interface
 from zope.schema import Bool
-from zope.schema import Id
+from zope.schema import PythonIdentifier
 from zope.security.zcml import Permission
 
 ZOPE_FEATURE = 'cybertools-tracking-zope'
@@ -62,7 +62,8 @@ class IZopeAccess(Interface):
         value_type=GlobalObject(), required=False, default=[])
 
     attributes = Tokens(
-        title='More names to protect', value_type=Id(), required=False,
+        title="More names to protect", value_type=PythonIdentifier(),
+        required=False,
         default=[])
 
     object = Bool(

@@ -28,6 +28,7 @@ from zope.security.checker import NoProxy
 from zope.security.checker import defineChecker
 from zope.security.proxy import removeSecurityProxy
 
+from cybertools.tracking.browser.principal import currentPrincipalId
 from cybertools.tracking.browser.forms import BadFormValue
 from cybertools.tracking.browser.text import cleanValue
 from cybertools.tracking.browser.views import MANAGE
@@ -142,7 +143,7 @@ class TrackDownload(BrowserView):
             criteria = trackCriteria(
                 self.context, self.request.form,
                 checkPermission(MANAGE, self.context),
-                self.request.principal.id)
+                currentPrincipalId(self.request))
             # refuse a bad filter now, not half way through the body
             len(queryTracks(self.context, criteria))
         except (TypeError, ValueError) as error:

@@ -11,7 +11,8 @@ from zope.component import queryUtility
 from zope.pagetemplate.pagetemplatefile import PageTemplateFile
 from zope.security import checkPermission
 
-from cybertools.tracking.browser.principals import isAnonymous
+from cybertools.tracking.browser.principal import currentPrincipalId
+from cybertools.tracking.browser.principal import isLoggedIn
 from cybertools.tracking.browser.principals import principalTitle
 from cybertools.tracking.interfaces import ITrackingStorage
 
@@ -53,11 +54,11 @@ class Navigation:
 
     @property
     def loggedIn(self):
-        return not isAnonymous(getattr(self.request, 'principal', None))
+        return isLoggedIn(self.request)
 
     @property
     def userTitle(self):
-        return principalTitle(self.request.principal.id)
+        return principalTitle(currentPrincipalId(self.request))
 
     @property
     def mayView(self):

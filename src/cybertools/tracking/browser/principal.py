@@ -6,6 +6,8 @@ must not count): there the user is the one of Zope's security manager,
 the authenticated user of the request being published.
 """
 
+from zope.authentication.interfaces import IUnauthenticatedPrincipal
+
 try:
     from AccessControl import getSecurityManager
     from ZPublisher.HTTPRequest import HTTPRequest as ZopeRequest
@@ -19,3 +21,12 @@ def currentPrincipalId(request):
     if ZopeRequest is not None and isinstance(request, ZopeRequest):
         return getSecurityManager().getUser().getId()
     return request.principal.id
+
+
+def isLoggedIn(request):
+    """Whether the request comes from an authenticated user."""
+    if ZopeRequest is not None and isinstance(request, ZopeRequest):
+        return getSecurityManager().getUser().getId() is not None
+    principal = getattr(request, 'principal', None)
+    return principal is not None and \
+        not IUnauthenticatedPrincipal.providedBy(principal)

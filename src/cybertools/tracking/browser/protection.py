@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 from zope.component import adapter
 from zope.publisher.interfaces import IEndRequestEvent
 
+from cybertools.tracking.browser.principal import currentPrincipalId
+
 TOKEN_FIELD = '_csrf'
 SECRET = (os.environ.get('CYBERTOOLS_TRACKING_SECRET', '').encode('utf-8')
           or os.urandom(32))
@@ -39,7 +41,7 @@ class CrossSiteRequest(Exception):
 
 def csrfToken(request):
     """The form token of the requesting principal."""
-    principalId = request.principal.id
+    principalId = currentPrincipalId(request) or ''
     return hmac.new(SECRET, principalId.encode('utf-8', 'surrogatepass'),
                     hashlib.sha256).hexdigest()
 

@@ -174,6 +174,7 @@ class ZopeViewsTest(HTTPTestCase):
     def test_a_form_field_is_no_principal(self):
         # Zope's request also gives form fields as attributes
         page = self.open('alice', '/++tracking++/tracks.html?principal=bob')
+        self.assertIsInstance(page, str, page)
         self.assertIn('alice', page)
         self.assertNotIn('bob', page)
 
