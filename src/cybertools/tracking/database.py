@@ -13,7 +13,11 @@ line, the demo application) names it with a zodburi URI:
     RelStorage on PostgreSQL (with the ``relstorage`` extra).
 
 Options of ``ZODB.DB`` go into the query string with a ``connection_``
-prefix, e.g. ``?connection_cache_size=20000``.
+prefix, e.g. ``?connection_cache_size=20000``; options of the storage
+without it (``?read_only=1``, ``?wait_timeout=30`` for ZEO).
+
+A ZEO client waits ``ZEO_CONNECT_TIMEOUT`` seconds for its server unless
+the URI says otherwise: a server nobody answers for is an error soon.
 """
 
 import os
@@ -23,16 +27,26 @@ import zodburi
 from ZODB import DB
 
 
-def openDatabase(uri, **options):
+# seconds a ZEO client waits for its server when it opens the database
+ZEO_CONNECT_TIMEOUT = 5
+
+
+def openDatabase(uri, readOnly=False, **options):
     """Open the database a URI names; ``options`` go to ``ZODB.DB``.
 
-    A malformed URI or an unknown scheme is a ValueError; a storage that
-    cannot be opened (a locked or unreadable file, a server that does not
-    answer) raises what the storage raises.
+    With ``readOnly`` the storage is opened read-only (a FileStorage is
+    then neither created nor locked nor written). A malformed URI or an
+    unknown scheme is a ValueError; a storage that cannot be opened (a
+    locked or unreadable file, a server that does not answer) raises what
+    the storage raises.
     """
     if not isinstance(uri, str) or '://' not in uri:
         raise ValueError('not a database URI: %r (e.g. file://var/Data.fs, '
                          'zeo://host:port, postgres://...)' % (uri,))
+    if readOnly and not uri.startswith('memory://'):
+        uri = withQueryDefault(uri, 'read_only', '1', force=True)
+    if uri.startswith('zeo://'):
+        uri = withQueryDefault(uri, 'wait_timeout', str(ZEO_CONNECT_TIMEOUT))
     try:
         factory, dbOptions = zodburi.resolve_uri(uri)
     except KeyError:
@@ -41,6 +55,18 @@ def openDatabase(uri, **options):
                          'postgres:// (with the relstorage extra)' % uri)
     dbOptions.update(options)
     return DB(factory(), **dbOptions)
+
+
+def withQueryDefault(uri, name, value, force=False):
+    """The URI with ``name=value`` in its query string, unless it has a
+    value for ``name`` already (``force``: replacing it)."""
+    base, sep, query = uri.partition('?')
+    items = [item for item in query.split('&') if item]
+    given = [item for item in items if item.split('=', 1)[0] == name]
+    if given and not force:
+        return uri
+    items = [item for item in items if item not in given]
+    return '%s?%s' % (base, '&'.join(items + ['%s=%s' % (name, value)]))
 
 
 def displayURI(uri):

@@ -42,6 +42,7 @@ def main(argv=None):
               file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # the reader went away (e.g. "| head"): no more output
+        # the reader went away (e.g. "| head"): it has what it wanted, and
+        # the output still buffered goes nowhere
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return 0

@@ -4,9 +4,11 @@ and the queries they make."""
 import math
 from itertools import islice
 
+from cybertools.tracking.btree import Exact
 from cybertools.tracking.cli.errors import CommandError
 from cybertools.tracking.cli.site import BATCH
 from cybertools.tracking.cli.times import parseTime
+from cybertools.tracking.cli.users import resolveUsers
 
 
 def _oneOrList(values):
@@ -28,10 +30,13 @@ def buildCriteria(args):
     """The query criteria of the criteria options, checked for form (the
     storage checks the rest when it is asked)."""
     criteria = {}
+    # --exact: names, never patterns
+    name = Exact if args.exact else str
     if args.task:
-        criteria['taskId'] = _oneOrList(args.task)
+        criteria['taskId'] = _oneOrList([name(v) for v in args.task])
     if args.user:
-        criteria['userName'] = _oneOrList(args.user)
+        # resolved (as names or logins) when the storage is open
+        criteria['userName'] = [name(v) for v in args.user]
     if args.run:
         runs = []
         for text in args.run:
@@ -83,6 +88,9 @@ def resolveWhere(storage, where):
 def query(storage, criteria, where):
     """The tracks the criteria select (a lazy result) and the criteria."""
     criteria = dict(criteria, **resolveWhere(storage, where))
+    if 'userName' in criteria:
+        criteria['userName'] = _oneOrList(
+            resolveUsers(storage, criteria['userName']))
     return runQuery(storage, criteria), criteria
 
 
@@ -105,8 +113,10 @@ def iterTracks(result, connection, newestFirst=False, limit=None):
             connection.cacheGC()
 
 
-def _matches(value, criterion):
+def matches(value, criterion):
     """Whether a task id or user name matches a criterion's value(s)."""
     patterns = criterion if isinstance(criterion, list) else [criterion]
-    return any(value.startswith(p[:-1]) if p.endswith('*') else value == p
+    return any(value == p.value if isinstance(p, Exact)
+               else value.startswith(p[:-1]) if p.endswith('*')
+               else value == p
                for p in patterns)

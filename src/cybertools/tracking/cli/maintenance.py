@@ -4,6 +4,7 @@ forget-user."""
 import sys
 from itertools import islice
 
+from cybertools.tracking.btree import Exact
 from cybertools.tracking.cli.criteria import runQuery
 from cybertools.tracking.cli.output import progress
 from cybertools.tracking.cli.output import say
@@ -13,12 +14,14 @@ from cybertools.tracking.cli.site import confirm
 from cybertools.tracking.cli.site import openStorage
 from cybertools.tracking.cli.times import formatTime
 from cybertools.tracking.cli.times import parseTime
+from cybertools.tracking.cli.users import resolveUser
 
 
 def cmdCheck(args):
-    with openStorage(args) as (connection, storage):
-        differences = storage.checkIndexes()
+    with openStorage(args, readOnly=True) as (connection, storage):
         count = len(storage)
+        with progress(count, desc='check') as bar:
+            differences = storage.checkIndexes(progress=bar.update)
     for line in differences:
         say(line)
     if differences:
@@ -32,8 +35,8 @@ def cmdCheck(args):
 
 def cmdReindex(args):
     with openStorage(args) as (connection, storage):
-        # one call of the storage, so no progress to show
-        storage.reindexTracks()
+        with progress(len(storage), desc='reindex') as bar:
+            storage.reindexTracks(progress=bar.update)
         commit(connection, 'reindex')
         say('reindexed %i tracks' % len(storage))
     return 0
@@ -77,14 +80,19 @@ def cmdPurge(args):
 
 def cmdForgetUser(args):
     with openStorage(args) as (connection, storage):
-        criteria = {'userName': args.name}
-        keep = lambda track: track.userName != args.name  # noqa: E731
+        # the user of that name (or login), even if the name ends in *
+        name = resolveUser(storage, args.name, 'forget-user').value
+        criteria = {'userName': Exact(name)}
+        keep = lambda track: track.userName != name  # noqa: E731
         count = len(runQuery(storage, criteria))
-        if count and not confirm(args, 'Remove all %i tracks of %r from '
-                                 'storage %r?'
-                                 % (count, args.name, args.storage)):
+        if not count:
+            print('tracking: warning: forget-user: no tracks of %s (no user '
+                  'has that name, nor a principal that login)' % name,
+                  file=sys.stderr)
+        elif not confirm(args, 'Remove all %i tracks of %r from storage %r?'
+                         % (count, name, args.storage)):
             return 1
         removed = removeTracks(connection, storage, criteria, keep,
                                'forget-user', count)
-    say('removed %i tracks of %s' % (removed, args.name))
+    say('removed %i tracks of %s' % (removed, name))
     return 0

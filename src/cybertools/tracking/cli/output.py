@@ -16,6 +16,12 @@ CSV_COLUMNS = ('id', 'taskId', 'runId', 'userName', 'timeStamp', 'time',
 TABLE_COLUMNS = ('id', 'time (UTC)', 'task', 'run', 'user', 'data')
 
 
+# A CSV cell beginning with one of these is a formula to a spreadsheet:
+# such cells get a leading ' (unless --raw-csv), so that a task id saved
+# by any user cannot run as a formula in the manager's spreadsheet.
+FORMULA_STARTS = ('=', '+', '-', '@', '\t', '\r')
+
+
 def trackRecord(track):
     return {'id': track.__name__, 'taskId': track.taskId,
             'runId': track.runId, 'userName': track.userName,
@@ -26,67 +32,147 @@ def dataJSON(data):
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
-class JSONLinesWriter:
+def spreadsheetSafe(cell):
+    """A CSV cell that a spreadsheet shows as text, never runs."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
-    def __init__(self, out):
+
+class Escapes:
+    """Writes what an older version may have stored and no longer can be:
+    text with lone surrogates (not encodable, so it would end the output)
+    and values JSON cannot hold. They are written escaped (``\\udXXX``,
+    as JSON escapes them; other values by their repr), and ``report``
+    says on stderr which tracks or names were."""
+
+    shown = 5
+
+    def __init__(self):
+        self.escaped = []
+
+    def text(self, text, what):
+        """The text, escaped if it cannot be encoded."""
+        try:
+            text.encode('utf-8')
+        except UnicodeEncodeError:
+            self.note(what)
+            return text.encode('utf-8', 'backslashreplace').decode('utf-8')
+        return text
+
+    def json(self, value, what, **options):
+        """JSON text of a value, escaped where need be."""
+        def unexportable(item):
+            self.note(what)
+            return repr(item)
+        try:
+            text = json.dumps(value, ensure_ascii=False,
+                              default=unexportable, **options)
+        except (RecursionError, ValueError):
+            # nested too deep, or a NaN (written as its repr)
+            self.note(what)
+            text = json.dumps(repr(value)[:1000], ensure_ascii=False)
+        return self.text(text, what)
+
+    def note(self, what):
+        if not self.escaped or self.escaped[-1] != what:
+            self.escaped.append(what)
+
+    def report(self):
+        if not self.escaped:
+            return
+        names = ', '.join(self.escaped[:self.shown])
+        if len(self.escaped) > self.shown:
+            names += ' and %i more' % (len(self.escaped) - self.shown)
+        print('tracking: warning: written escaped (lone surrogates as '
+              '\\udXXX), as stored by an older version: %i record%s: %s'
+              % (len(self.escaped), '' if len(self.escaped) == 1 else 's',
+                 names), file=sys.stderr)
+
+
+class TrackWriter:
+
+    def __init__(self, out, escapes, rawCSV=False):
         self.out = out
+        self.escapes = escapes
 
-    def write(self, track):
-        self.out.write(json.dumps(trackRecord(track), ensure_ascii=False)
-                       + '\n')
+    def record(self, track):
+        return self.escapes.json(trackRecord(track), track.__name__)
 
     def close(self):
         pass
 
 
-class JSONArrayWriter:
-    """A JSON array of records, one per line, written as they come."""
-
-    def __init__(self, out):
-        self.out = out
-        self.separator = '[\n'
+class JSONLinesWriter(TrackWriter):
 
     def write(self, track):
-        self.out.write(self.separator
-                       + json.dumps(trackRecord(track), ensure_ascii=False))
+        self.out.write(self.record(track) + '\n')
+
+
+class JSONArrayWriter(TrackWriter):
+    """A JSON array of records, one per line, written as they come."""
+
+    separator = '[\n'
+
+    def write(self, track):
+        self.out.write(self.separator + self.record(track))
         self.separator = ',\n'
 
     def close(self):
         self.out.write('[]\n' if self.separator == '[\n' else '\n]\n')
 
 
-class CSVWriter:
+class CSVWriter(TrackWriter):
 
-    def __init__(self, out):
-        self.writer = csv.writer(out)
+    def __init__(self, out, escapes, rawCSV=False):
+        super().__init__(out, escapes)
+        self.writer = SafeCSVWriter(out, rawCSV)
         self.writer.writerow(CSV_COLUMNS)
 
     def write(self, track):
-        self.writer.writerow((track.__name__, track.taskId, track.runId,
-                              track.userName, repr(track.timeStamp),
-                              formatTime(track.timeStamp),
-                              dataJSON(track.data)))
+        name = track.__name__
+        text = self.escapes.text
+        self.writer.writerow((
+            name, text(track.taskId, name), str(track.runId),
+            text(track.userName, name), repr(track.timeStamp),
+            formatTime(track.timeStamp),
+            self.escapes.json(track.data, name, sort_keys=True)))
 
-    def close(self):
-        pass
+
+class SafeCSVWriter:
+    """A csv writer whose cells are spreadsheet-safe unless ``raw``."""
+
+    def __init__(self, out, raw=False):
+        self.writer = csv.writer(out)
+        self.raw = raw
+
+    def writerow(self, row):
+        row = [str(cell) for cell in row]
+        self.writer.writerow(row if self.raw else map(spreadsheetSafe, row))
+
+    def writerows(self, rows):
+        for row in rows:
+            self.writerow(row)
 
 
-class TableWriter:
+class TableWriter(TrackWriter):
     """Aligned columns, written in chunks: the widths are those of the
     rows so far, so a long result is not kept in memory."""
 
     chunk = 500
 
-    def __init__(self, out):
-        self.out = out
+    def __init__(self, out, escapes, rawCSV=False):
+        super().__init__(out, escapes)
         self.rows = []
         self.widths = [len(name) for name in TABLE_COLUMNS]
         self.header = True
 
     def write(self, track):
-        self.rows.append((track.__name__, formatTime(track.timeStamp),
-                          track.taskId, str(track.runId), track.userName,
-                          dataJSON(track.data)))
+        name = track.__name__
+        text = self.escapes.text
+        self.rows.append((name, formatTime(track.timeStamp),
+                          text(track.taskId, name), str(track.runId),
+                          text(track.userName, name),
+                          self.escapes.json(track.data, name,
+                                            sort_keys=True)))
         if len(self.rows) >= self.chunk:
             self.flush()
 

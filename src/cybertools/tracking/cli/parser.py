@@ -15,6 +15,7 @@ from cybertools.tracking.cli.site import BATCH
 from cybertools.tracking.cli.site import DEFAULT_DB
 from cybertools.tracking.cli.times import DATE_HELP
 from cybertools.tracking.cli.transfer import cmdExport
+from cybertools.tracking.cli.transfer import MAX_LINE_BYTES
 from cybertools.tracking.cli.transfer import cmdImport
 
 
@@ -65,11 +66,18 @@ def makeParser():
     criteriaOptions = argparse.ArgumentParser(add_help=False)
     group = criteriaOptions.add_argument_group(
         'criteria', 'Repeat an option for any of several values; a value '
-        'ending in * matches every value starting with the rest.')
+        'ending in * matches every value starting with the rest (unless '
+        '--exact).')
     group.add_argument('--task', action='append', metavar='TASK',
                        help='the task id')
     group.add_argument('--user', action='append', metavar='USER',
-                       help='the user name')
+                       help='the user name as stored (a principal id such '
+                            'as demo.alice), or a login (alice) when no '
+                            'track has that name and one principal id is '
+                            'a prefix ending in "." and the login')
+    group.add_argument('--exact', action='store_true',
+                       help='--task and --user values are names, never '
+                            'patterns (for names ending in *)')
     group.add_argument('--run', action='append', metavar='RUN',
                        help='the run id')
     group.add_argument('--from', dest='time_from', metavar='TIME',
@@ -94,6 +102,13 @@ def makeParser():
 
     site = (dbOption, siteOptions)
 
+    csvOption = argparse.ArgumentParser(add_help=False)
+    csvOption.add_argument(
+        '--raw-csv', action='store_true',
+        help="CSV cells as stored: without this a cell beginning with =, "
+             "+, -, @, tab or CR gets a leading ' so that a spreadsheet "
+             "shows it as text instead of running it as a formula")
+
     sub = command(
         'serve', cmdServe, 'serve the demo application',
         'Serve the demo application (cybertools.tracking.demo) on the '
@@ -106,7 +121,7 @@ def makeParser():
     sub = command(
         'query', cmdQuery, 'show the tracks matching criteria',
         'Show the tracks matching the criteria (all tracks without any), '
-        'oldest first.', site + (criteriaOptions,),
+        'oldest first.', site + (criteriaOptions, csvOption),
         epilog='Formats: table (id, time in UTC, task, run, user, data as '
                'JSON), json (an array of records {"id", "taskId", "runId", '
                '"userName", "timeStamp", "data"}), csv (the same columns '
@@ -121,34 +136,49 @@ def makeParser():
     sub = command(
         'export', cmdExport, 'write tracks as JSON Lines or CSV',
         'Write the tracks matching the criteria (all without any), oldest '
-        'first, one record per line: {"id", "taskId", "runId", "userName", '
-        '"timeStamp", "data"}. Streams: the tracks are not collected in '
-        'memory.', site + (criteriaOptions,))
+        'first, one record per line: first the runs of the exported tasks '
+        '(or those of --run), {"type": "run", "runId", "taskId", "start", '
+        '"end", "stopped", "finished", "current"}, then the tracks, {"id", '
+        '"taskId", "runId", "userName", "timeStamp", "data"} (CSV: the '
+        'tracks only). Streams: the tracks are not collected in memory.',
+        site + (criteriaOptions, csvOption))
     sub.add_argument('--format', choices=EXPORT_FORMATS, default='jsonl',
                      help='JSON Lines (default; what import reads) or CSV')
     sub.add_argument('--output', '-o', metavar='FILE',
                      help='write to FILE instead of stdout')
 
     sub = command(
-        'import', cmdImport, 'add tracks from a JSON Lines export',
-        'Add the tracks of a JSON Lines file (as export writes it) to the '
-        'storage, committing every %i tracks.' % BATCH, site,
-        epilog='Time stamps, tasks, users and data are kept, ids are new. '
-               'Runs: the tracks of one source run (runId) of a task go '
-               'into one run: the run its tracks imported before are in, '
-               'else a new run of the task that the import starts (it '
-               'becomes the task\'s current run). A record whose track is '
-               'already there (same '
-               'taskId, userName, timeStamp and data) is skipped, so '
-               'importing a file again adds nothing. After an error, what '
-               'came before is imported: fix the file and import it again.')
+        'import', cmdImport, 'add tracks and runs from a JSON Lines export',
+        'Add the runs and tracks of a JSON Lines file (as export writes it) '
+        'to the storage, committing every %i records. A missing database '
+        'file is created, with a root folder and the storage.' % BATCH,
+        site,
+        epilog='Into a storage without tracks and runs an export is '
+               'restored: runs and tracks keep their ids and runs their '
+               'start, stop time, finished flag and being current. Into a '
+               'storage with data the records are merged with new ids: a '
+               'run is the storage\'s run of the same task with the same '
+               'start, or a new run with the start and state of the file\'s '
+               '(current only if its task has no current run); runs of an '
+               'export without run records start with their first track. '
+               'A track already there (same taskId, userName, timeStamp '
+               'and data) is skipped, so importing a file again adds '
+               'nothing. A bad line is an error naming file and line, and '
+               'the other lines are imported; a line longer than '
+               '--max-line-bytes ends the import (what came before is '
+               'imported: importing again skips it).')
     sub.add_argument('file', metavar='FILE',
                      help='the JSON Lines file ("-" for stdin)')
+    sub.add_argument('--max-line-bytes', type=int, default=MAX_LINE_BYTES,
+                     metavar='N',
+                     help='the longest line to read (default: %i, 16 MiB)'
+                          % MAX_LINE_BYTES)
 
     sub = command(
         'stats', cmdStats, 'count tracks per task, user or day',
         'Count the tracks matching the criteria per task, per user or per '
-        'day (UTC), from the indexes.', site + (criteriaOptions,))
+        'day (UTC), from the indexes.',
+        site + (criteriaOptions, csvOption))
     sub.add_argument('--by', choices=('task', 'user', 'day'), default='task',
                      help='what to count per (default: task)')
     sub.add_argument('--limit', type=int, metavar='N',

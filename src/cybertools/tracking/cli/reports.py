@@ -1,35 +1,39 @@
 """The commands that report: query and stats."""
 
-import csv
-import json
 import math
 import sys
 
-from cybertools.tracking.cli.criteria import _matches
+from cybertools.tracking.btree import Exact
+from cybertools.tracking.cli.criteria import matches
 from cybertools.tracking.cli.criteria import buildCriteria
 from cybertools.tracking.cli.criteria import iterTracks
 from cybertools.tracking.cli.criteria import query
 from cybertools.tracking.cli.criteria import runQuery
 from cybertools.tracking.cli.errors import CommandError
 from cybertools.tracking.cli.output import WRITERS
+from cybertools.tracking.cli.output import Escapes
+from cybertools.tracking.cli.output import SafeCSVWriter
 from cybertools.tracking.cli.output import printTable
 from cybertools.tracking.cli.site import openStorage
 from cybertools.tracking.cli.times import DAY
 from cybertools.tracking.cli.times import MICROSECOND
 from cybertools.tracking.cli.times import dayOf
+from cybertools.tracking.cli.users import userNames
 
 
 def cmdQuery(args):
     if args.limit is not None and args.limit < 0:
         raise CommandError('--limit must not be negative')
     criteria, where = buildCriteria(args)
-    with openStorage(args) as (connection, storage):
+    with openStorage(args, readOnly=True) as (connection, storage):
         result, _ = query(storage, criteria, where)
-        writer = WRITERS[args.format](sys.stdout)
+        escapes = Escapes()
+        writer = WRITERS[args.format](sys.stdout, escapes, args.raw_csv)
         for track in iterTracks(result, connection, args.newest_first,
                                 args.limit):
             writer.write(track)
         writer.close()
+    escapes.report()
     return 0
 
 
@@ -37,22 +41,23 @@ def cmdStats(args):
     if args.limit is not None and args.limit < 0:
         raise CommandError('--limit must not be negative')
     criteria, where = buildCriteria(args)
-    with openStorage(args) as (connection, storage):
+    with openStorage(args, readOnly=True) as (connection, storage):
         result, criteria = query(storage, criteria, where)
         tasks = [t for t in storage.getTaskIds()
                  if 'taskId' not in criteria
-                 or _matches(t, criteria['taskId'])]
+                 or matches(t, criteria['taskId'])]
+        # one name each: a stored name may end in *
         if args.by == 'task':
-            counts = [(t, len(runQuery(storage, dict(criteria, taskId=t))))
+            counts = [(t, len(runQuery(storage,
+                                       dict(criteria, taskId=Exact(t)))))
                       for t in tasks]
         elif args.by == 'user':
-            users = set()
-            for t in tasks:
-                users.update(storage.getUserNames(t))
-            counts = [(u, len(runQuery(storage, dict(criteria, userName=u))))
+            users = userNames(storage, tasks)
+            counts = [(u, len(runQuery(storage,
+                                       dict(criteria, userName=Exact(u)))))
                       for u in sorted(users)
                       if 'userName' not in criteria
-                      or _matches(u, criteria['userName'])]
+                      or matches(u, criteria['userName'])]
         else:
             counts = _dayCounts(storage, criteria, result)
         counts = [(name, count) for name, count in counts if count]
@@ -62,16 +67,21 @@ def cmdStats(args):
         else:
             counts.sort(key=lambda item: (-item[1], item[0]))
             counts = counts[:args.limit]
+    escapes = Escapes()
     if args.format == 'json':
-        json.dump([{args.by: name, 'tracks': count} for name, count in counts],
-                  sys.stdout, ensure_ascii=False)
-        sys.stdout.write('\n')
-    elif args.format == 'csv':
-        writer = csv.writer(sys.stdout)
-        writer.writerow((args.by, 'tracks'))
-        writer.writerows(counts)
+        sys.stdout.write('[%s]\n' % ', '.join(
+            escapes.json({args.by: name, 'tracks': count}, name)
+            for name, count in counts))
     else:
-        printTable(counts, (args.by, 'tracks'))
+        counts = [(escapes.text(name, name), count)
+                  for name, count in counts]
+        if args.format == 'csv':
+            writer = SafeCSVWriter(sys.stdout, args.raw_csv)
+            writer.writerow((args.by, 'tracks'))
+            writer.writerows(counts)
+        else:
+            printTable(counts, (args.by, 'tracks'))
+    escapes.report()
     return 0
 
 

@@ -1,10 +1,12 @@
 """Times on the command line: UTC dates or seconds since the epoch."""
 
 import calendar
+import math
 import re
 import time
 
 from cybertools.tracking.cli.errors import CommandError
+from cybertools.tracking.validation import LATEST_TIME
 
 DAY = 86400
 MICROSECOND = 1e-6
@@ -41,8 +43,10 @@ def parseTime(text, option, end=False):
         if end:
             unit = (DAY if match.group(4) is None else
                     60 if match.group(6) is None else 1)
-            value += unit - MICROSECOND
-    if not 0 <= value < 253402300800:
+            # near the year 10000 floats are coarser than a microsecond
+            value = min(value + unit - MICROSECOND,
+                        math.nextafter(LATEST_TIME, 0))
+    if not 0 <= value < LATEST_TIME:
         raise CommandError('%s: %r is out of range (1970 to 9999)'
                            % (option, text))
     return value
