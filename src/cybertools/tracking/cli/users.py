@@ -32,8 +32,11 @@ def userNames(storage, taskIds=None):
 def resolveUser(storage, name, option):
     """The stored user name a name given on the command line means, as an
     exact query value (the name itself when nobody has it)."""
-    if len(storage.query(userName=Exact(name))):
-        return Exact(name)
+    try:
+        if len(storage.query(userName=Exact(name))):
+            return Exact(name)
+    except (TypeError, ValueError) as e:
+        raise CommandError('%s %s: %s' % (option, name, e))
     suffix = '.' + name
     principals = sorted(stored for stored in userNames(storage)
                         if stored.endswith(suffix) and len(stored) >
