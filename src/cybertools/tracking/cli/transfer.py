@@ -247,6 +247,7 @@ class Importer:
         self.described = {}     # source run of a run record -> run here
         self.runs = {}          # (taskId, source run) -> run here, for
                                 # runs no record describes
+        self.known = None       # (taskId, start) -> run here, when merging
         self.nextRunId = None
         self.seen = {}          # occurrences of records at ``seenTime``
         self.seenTime = None
@@ -267,24 +268,26 @@ class Importer:
             self.described[runId] = runId
             self.newRuns += 1
             return
-        same = [run for run in storage.getRuns(taskId)
-                if run.start == start and run.taskId == taskId]
-        if same:
-            run = same[0]
+        if self.known is None:
+            # the storage's runs by task and start, read once
+            runs = list(storage.getRuns())
+            self.known = {(run.taskId, run.start): run.id for run in runs}
+            self.nextRunId = max((run.id for run in runs), default=0) + 1
+        known = self.known.get((taskId, start))
+        if known is not None:
+            run = storage.getRun(runId=known)
             if stopped is not None and run.stopped is None:
                 storage.stopRun(runId=run.id, finish=finished,
                                 stopped=stopped)
-            self.runs[taskId, runId] = run.id
+            self.described[runId] = run.id
             return
-        if self.nextRunId is None:
-            self.nextRunId = max((run.id for run in storage.getRuns()),
-                                 default=0) + 1
         newId = self.nextRunId
         self.nextRunId += 1
         current = (current and taskId is not None
                    and storage.getRun(taskId) is None)
         storage.restoreRun(newId, taskId, start, stopped=stopped,
                            finished=finished, current=current)
+        self.known[taskId, start] = newId
         self.described[runId] = newId
         self.newRuns += 1
 
