@@ -47,7 +47,9 @@ class Escapes:
     shown = 5
 
     def __init__(self):
-        self.escaped = []
+        self.count = 0
+        self.names = []         # the first ``shown`` of them
+        self.last = None
 
     def text(self, text, what):
         """The text, escaped if it cannot be encoded."""
@@ -62,30 +64,42 @@ class Escapes:
         """JSON text of a value, escaped where need be."""
         def unexportable(item):
             self.note(what)
-            return repr(item)
+            return _repr(item)
         try:
-            text = json.dumps(value, ensure_ascii=False,
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False,
                               default=unexportable, **options)
         except (RecursionError, ValueError):
-            # nested too deep, or a NaN (written as its repr)
+            # nested too deep, or a NaN: the value as a string
             self.note(what)
-            text = json.dumps(repr(value)[:1000], ensure_ascii=False)
+            text = json.dumps(_repr(value), ensure_ascii=False)
         return self.text(text, what)
 
     def note(self, what):
-        if not self.escaped or self.escaped[-1] != what:
-            self.escaped.append(what)
+        if what == self.last:
+            return
+        self.last = what
+        self.count += 1
+        if len(self.names) < self.shown:
+            self.names.append(what)
 
     def report(self):
-        if not self.escaped:
+        if not self.count:
             return
-        names = ', '.join(self.escaped[:self.shown])
-        if len(self.escaped) > self.shown:
-            names += ' and %i more' % (len(self.escaped) - self.shown)
+        names = ', '.join(self.names)
+        if self.count > len(self.names):
+            names += ' and %i more' % (self.count - len(self.names))
         print('tracking: warning: written escaped (lone surrogates as '
               '\\udXXX), as stored by an older version: %i record%s: %s'
-              % (len(self.escaped), '' if len(self.escaped) == 1 else 's',
-                 names), file=sys.stderr)
+              % (self.count, '' if self.count == 1 else 's', names),
+              file=sys.stderr)
+
+
+def _repr(value, length=1000):
+    try:
+        text = repr(value)
+    except RecursionError:
+        return '<nested too deep to show>'
+    return text if len(text) <= length else text[:length] + '...'
 
 
 class TrackWriter:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import termios
 import time
+import unittest
 
 from cybertools.tracking.testing import freePort
 from cybertools.tracking.testing import storeUnchecked
@@ -433,3 +434,22 @@ class RunsTest(CommandTestCase):
             self.tracking('import', export, '--db', 'file://' + target),
             'imported 0 tracks into 0 new runs, skipped 9 already there\n')
         self.assertEqual(len(self.runs(target)), 6)
+
+
+class EscapesTest(unittest.TestCase):
+    """Values an older version may have stored that JSON cannot hold."""
+
+    def test_values(self):
+        from cybertools.tracking.cli.output import Escapes
+        escapes = Escapes()
+        deep = []
+        for i in range(5000):
+            deep = [deep]
+        self.assertEqual(escapes.json({'a': float('nan')}, '0000001'),
+                         json.dumps("{'a': nan}"))
+        self.assertEqual(escapes.json({'d': deep}, '0000002'),
+                         '"<nested too deep to show>"')
+        self.assertEqual(escapes.json({'s': {1}}, '0000003'), '{"s": "{1}"}')
+        self.assertEqual(escapes.json({'ok': 'é'}, '0000004'), '{"ok": "é"}')
+        self.assertEqual((escapes.count, escapes.names),
+                         (3, ['0000001', '0000002', '0000003']))
