@@ -20,6 +20,7 @@ import time
 import unittest
 
 from cybertools.tracking.testing import freePort
+from cybertools.tracking.tests import test_cli
 from cybertools.tracking.testing import storeUnchecked
 from cybertools.tracking.tests.test_cli import T0
 from cybertools.tracking.tests.test_cli import CommandTestCase
@@ -225,6 +226,13 @@ class ExactNameTest(CommandTestCase):
             self.assertEqual(sorted(storage.getUserNames('quiz*')),
                              ['alice*'])
             self.assertEqual(len(storage), 10)
+
+    def test_forget_user_asks_about_that_name_only(self):
+        # (the terminal helper of test_cli's removal tests)
+        code, out, shown = test_cli.RemovalTest.onTerminal(
+            self, b'n', 'forget-user', 'al*')
+        self.assertIn("Remove all 1 tracks of 'al*' from storage ''?", shown)
+        self.assertEqual((code, out), (1, 'nothing removed\n'))
 
     def test_patterns_and_exact(self):
         def users(*args):
