@@ -94,17 +94,18 @@ def serve(uri=DEFAULT_DB, host='127.0.0.1', port=8080, out=None,
         logging.basicConfig(level=logging.INFO,
                             format='%(asctime)s %(levelname)s %(name)s '
                                    '%(message)s')
-    db = None
+    application, db = _openApplication(uri)
     try:
-        application, db = _openApplication(uri)
         server = waitress.create_server(
             application, host=host, port=port,
             max_request_body_size=maxRequestBody)
     except OSError as e:
-        if db is not None:
-            db.close()
+        db.close()
         raise ServeError('cannot serve on %s:%s: %s'
                          % (host, port, e.strerror or e)) from None
+    except BaseException:
+        db.close()
+        raise
     try:
         with _stoppedBySignals():
             print('Serving the cybertools.tracking demo on http://%s:%s/ '
@@ -137,6 +138,9 @@ def _openApplication(uri):
             'can be open in one process only)' % displayURI(uri)) from None
     except ValueError as e:
         raise ServeError(str(e)) from None
+    except OSError as e:
+        raise ServeError('cannot open the database %s: %s'
+                         % (displayURI(uri), e.strerror or e)) from None
     except Exception as e:
         if type(e).__name__ != 'ClientDisconnected':
             raise
