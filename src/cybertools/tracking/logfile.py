@@ -23,6 +23,7 @@ import time
 
 from tqdm import tqdm
 
+from cybertools.tracking.btree import Exact
 from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
 from cybertools.tracking.validation import checkTime
@@ -165,8 +166,9 @@ def loadAccessLog(storage, path, progress=None):
     So the live log can be loaded again and again, before and after it is
     rotated: only records not loaded yet are added.
 
-    A malformed line (not a JSON object, a key missing, a value the
-    storage refuses) is skipped with an error message naming the file and
+    A malformed line (not a JSON object, a key missing, nesting too deep,
+    a value the storage refuses, such as a name with an escaped lone
+    surrogate) is skipped with an error message naming the file and
     the line; the other lines are loaded. Blank lines are ignored. The
     errors are logged (logger ``cybertools.tracking.logfile``) and
     returned in the summary.
@@ -215,6 +217,9 @@ def parseRecord(line):
         record = json.loads(line, parse_constant=_refuseConstant)
     except json.JSONDecodeError as error:
         raise ValueError('malformed JSON (%s)' % error) from None
+    except RecursionError:
+        # json gives up on deep nesting before the track's limit applies
+        raise ValueError('not a record: it nests too deep') from None
     if not isinstance(record, dict):
         raise ValueError('not a JSON object but %s'
                          % type(record).__name__)
@@ -243,7 +248,8 @@ def _loadRecord(storage, line, seen, summary):
     seen[key] = occurrence
     if len(seen) > SEEN_WINDOW:
         seen.popitem(last=False)
-    stored = sum(1 for track in storage.query(userName=userName,
+    # exactly this user: a name may end in *
+    stored = sum(1 for track in storage.query(userName=Exact(userName),
                                               timeFromTo=(timeStamp,
                                                           timeStamp))
                  if track.timeStamp == timeStamp

@@ -9,12 +9,20 @@ serves the demo on http://127.0.0.1:8080/ with its data in
 ``cybertools.tracking.database`` (``zeo://...``, ``postgres://...``), and
 ``--port 0`` picks a free port. The server prints its URL and the demo
 logins when it listens.
+
+It accepts request bodies of up to ``MAX_REQUEST_BODY`` bytes (4 MiB:
+waitress answers larger ones with 413 before the application sees them).
+Ctrl+C (SIGINT) and SIGTERM stop it and close the database cleanly, so
+that the next start need not scan a FileStorage. A port in use or a
+database another process has open is an error of one line (exit code 2).
 """
 
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 
 import waitress
 import zope.processlifetime
@@ -30,6 +38,14 @@ from cybertools.tracking.demo.users import describeLogins
 
 SITE_ZCML = os.path.join(os.path.dirname(__file__), 'site.zcml')
 DEFAULT_DB = 'file://var/Data.fs'
+
+# The largest request body (bytes): the demo's forms and JSON posts are
+# small, and waitress would otherwise buffer up to 1 GB per request.
+MAX_REQUEST_BODY = 4 * 1024 * 1024
+
+
+class ServeError(Exception):
+    """The server cannot start; the message says why in one line."""
 
 
 def ensureDirectory(uri):
@@ -64,37 +80,95 @@ def makeApplication(uri, siteZcml=SITE_ZCML):
     return openApplication(uri, siteZcml)[0]
 
 
-def serve(uri=DEFAULT_DB, host='127.0.0.1', port=8080, out=None):
-    """Serve the demo until interrupted; ``port=0`` picks a free port.
+def serve(uri=DEFAULT_DB, host='127.0.0.1', port=8080, out=None,
+          maxRequestBody=MAX_REQUEST_BODY):
+    """Serve the demo until interrupted (SIGINT) or terminated (SIGTERM);
+    ``port=0`` picks a free port.
 
     Prints the URL and the demo logins to ``out`` (standard output) once
-    the server listens.
+    the server listens. Raises ServeError when the database cannot be
+    opened or the port cannot be listened on.
     """
     out = sys.stdout if out is None else out
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format='%(asctime)s %(levelname)s %(name)s '
                                    '%(message)s')
-    application, db = openApplication(uri)
+    application, db = _openApplication(uri)
     try:
-        server = waitress.create_server(application, host=host, port=port)
+        server = waitress.create_server(
+            application, host=host, port=port,
+            max_request_body_size=maxRequestBody)
+    except OSError as e:
+        db.close()
+        raise ServeError('cannot serve on %s:%s: %s'
+                         % (host, port, e.strerror or e)) from None
     except BaseException:
         db.close()
         raise
     try:
-        print('Serving the cybertools.tracking demo on http://%s:%s/ '
-              '(database %s)' % (host, server.effective_port, displayURI(uri)),
-              file=out)
-        print('Log in as:', file=out)
-        for line in describeLogins():
-            print('  ' + line, file=out)
-        print('Press Ctrl+C to stop.', file=out, flush=True)
-        server.run()
+        with _stoppedBySignals():
+            print('Serving the cybertools.tracking demo on http://%s:%s/ '
+                  '(database %s)'
+                  % (host, server.effective_port, displayURI(uri)), file=out)
+            print('Log in as:', file=out)
+            for line in describeLogins():
+                print('  ' + line, file=out)
+            print('Press Ctrl+C to stop.', file=out, flush=True)
+            server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
         db.close()
+
+
+def _openApplication(uri):
+    """openApplication, with the errors a user can fix as ServeErrors."""
+    from zc.lockfile import LockError
+    # zc.lockfile logs the failed lock besides raising: the error says it
+    lockLog = logging.getLogger('zc.lockfile')
+    level = lockLog.level
+    lockLog.setLevel(logging.CRITICAL)
+    try:
+        return openApplication(uri)
+    except LockError:
+        raise ServeError(
+            'the database %s is in use by another process (a FileStorage '
+            'can be open in one process only)' % displayURI(uri)) from None
+    except ValueError as e:
+        raise ServeError(str(e)) from None
+    except OSError as e:
+        raise ServeError('cannot open the database %s: %s'
+                         % (displayURI(uri), e.strerror or e)) from None
+    except Exception as e:
+        if type(e).__name__ != 'ClientDisconnected':
+            raise
+        raise ServeError('no ZEO server answered at %s' % displayURI(uri)) \
+            from None
+    finally:
+        lockLog.setLevel(level)
+
+
+class _stoppedBySignals:
+    """SIGTERM stops the server like Ctrl+C (a KeyboardInterrupt in the
+    main thread), so that the database is closed on the way out."""
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self):
+        self.previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for number in self.signals:
+                self.previous[number] = signal.signal(number, self._stop)
+
+    def __exit__(self, *exc_info):
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    @staticmethod
+    def _stop(number, frame):
+        raise KeyboardInterrupt(signal.Signals(number).name)
 
 
 def main(argv=None):
@@ -109,7 +183,11 @@ def main(argv=None):
                         help='port (default: %(default)s; 0 picks a free '
                              'one)')
     args = parser.parse_args(argv)
-    serve(args.db, args.host, args.port)
+    try:
+        serve(args.db, args.host, args.port)
+    except ServeError as e:
+        print('%s: error: %s' % (parser.prog, e), file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == '__main__':

@@ -356,6 +356,66 @@ class ProgressTest(LogDirTestCase):
                          '')
 
 
+class HostileRecordTest(LogDirTestCase):
+    """Records an older version (or a hand) may have left in a log: each
+    is refused with its file and line, and the others load."""
+
+    def assertRefused(self, line, message):
+        self.writeLines([record(t=T0), line, record(t=T0 + 1)])
+        storage = TrackingStorage()
+        with self.assertLogs('cybertools.tracking.logfile', 'WARNING'):
+            summary = self.load(storage)
+        self.assertEqual(summary.loaded, 2)
+        self.assertEqual(len(summary.errors), 1)
+        self.assertTrue(summary.errors[0].startswith(
+            '%s, line 2: ' % self.path), summary.errors[0])
+        self.assertIn(message, summary.errors[0])
+        self.assertEqual(len(storage), 2)
+
+    def test_escaped_lone_surrogates(self):
+        for line in (r'{"time": 1700000000.5, "user": "eve\ud800", '
+                     r'"object": "/doc", "action": "view"}',
+                     r'{"time": 1700000000.5, "user": "eve", '
+                     r'"object": "/doc\udfff", "action": "view"}',
+                     r'{"time": 1700000000.5, "user": "eve", '
+                     r'"object": "/doc", "action": "view", '
+                     r'"note": ["\udc00"]}'):
+            with self.subTest(line=line):
+                self.assertRefused(line, 'not valid Unicode')
+
+    def test_deep_nesting(self):
+        # json itself gives up (RecursionError) long before this depth
+        deep = '[' * 100000 + ']' * 100000
+        self.assertRefused(deep, 'nests too deep')
+        # deep enough for json, too deep for a track
+        nested = []
+        for i in range(60):
+            nested = [nested]
+        self.assertRefused(json.dumps(record(t=T0 + 0.5, nested=nested)),
+                           'deeper than')
+
+    def test_names_ending_in_a_star_are_not_duplicates(self):
+        # the same time, object and data: only the user differs
+        self.writeLines([record(user='alice'), record(user='al*'),
+                         record(user='alice*')])
+        storage = TrackingStorage()
+        self.assertEqual(str(self.load(storage)),
+                         '3 loaded, 0 duplicates, 0 errors')
+        self.assertEqual(str(self.load(storage)),
+                         '0 loaded, 3 duplicates, 0 errors')
+
+    def test_logger_refuses_lone_surrogates(self):
+        logger = self.logger()
+        for args, extra in ((('eve\ud800', '/doc', 'view'), {}),
+                            (('eve', '/doc\udfff', 'view'), {}),
+                            (('eve', '/doc', 'view'), {'note': '\udc00'})):
+            with self.subTest(args=args, extra=extra):
+                with self.assertRaises(ValueError):
+                    logger.log(*args, timeStamp=T0, **extra)
+        logger.close()
+        self.assertFalse(os.path.exists(self.path))
+
+
 def setUpManual(test):
     zope.component.testing.setUp(test)
     test.globs['logdir'] = tempfile.mkdtemp()

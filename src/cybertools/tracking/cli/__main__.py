@@ -1,0 +1,5 @@
+import sys
+
+from cybertools.tracking.cli import main
+
+sys.exit(main())
