@@ -443,11 +443,11 @@ def addMigrateCommand(subparsers, parents=()):
 
 
 def cmdMigrate(args):
-    from cybertools.tracking.cli import CommandError
-    from cybertools.tracking.cli import commit
-    from cybertools.tracking.cli import findStorage
-    from cybertools.tracking.cli import loadZCML
-    from cybertools.tracking.cli import say
+    from cybertools.tracking.cli.errors import CommandError
+    from cybertools.tracking.cli.output import say
+    from cybertools.tracking.cli.site import commit
+    from cybertools.tracking.cli.site import findStorage
+    from cybertools.tracking.cli.site import loadZCML
     factory = _resolveClass(args.track_factory, CommandError) \
         if args.track_factory else None
     loadZCML(args.zcml)

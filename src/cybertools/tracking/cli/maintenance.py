@@ -1,16 +1,21 @@
 """The commands that maintain a storage: check, reindex, purge and
 forget-user."""
 
+import contextlib
 import sys
 from itertools import islice
 
 from cybertools.tracking.btree import Exact
+from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.cli.criteria import runQuery
+from cybertools.tracking.cli.errors import CommandError
 from cybertools.tracking.cli.output import progress
 from cybertools.tracking.cli.output import say
 from cybertools.tracking.cli.site import BATCH
 from cybertools.tracking.cli.site import commit
 from cybertools.tracking.cli.site import confirm
+from cybertools.tracking.cli.site import loadZCML
+from cybertools.tracking.cli.site import openDatabase
 from cybertools.tracking.cli.site import openStorage
 from cybertools.tracking.cli.times import formatTime
 from cybertools.tracking.cli.times import parseTime
@@ -30,6 +35,47 @@ def cmdCheck(args):
               file=sys.stderr)
         return 1
     say('the indexes agree with the %i tracks' % count)
+    return 0
+
+
+@contextlib.contextmanager
+def openStorageAt(args):
+    """The connection and the storage at ``--path`` (names from the
+    database root) or, without it, the site's utility."""
+    if not args.path:
+        with openStorage(args) as opened:
+            yield opened
+        return
+    from cybertools.tracking.migration import findObject
+    loadZCML(args.zcml)
+    db, closing = openDatabase(args.db)
+    with closing:
+        connection = db.open()
+        try:
+            storage = findObject(connection.root(), args.path, CommandError)
+            if not ITrackingStorage.providedBy(storage):
+                raise CommandError('--path %s: not a tracking storage'
+                                   % args.path)
+            yield connection, storage
+        finally:
+            connection.transaction_manager.abort()
+            connection.close()
+
+
+def cmdUpgrade(args):
+    with openStorageAt(args) as (connection, storage):
+        storage._p_activate()
+        layout = storage.__dict__.get('layout', 1)
+        with progress(None, desc='upgrade') as bar:
+            rewritten = storage.upgrade(progress=bar.update)
+        commit(connection, 'upgrade')
+        if layout == storage.layout:
+            say('the storage is in the current layout (%i) already: '
+                'nothing to do' % layout)
+        else:
+            say('upgraded the storage from layout %i to %i: %i tracks, '
+                '%i records rewritten' % (layout, storage.layout,
+                                          len(storage), rewritten))
     return 0
 
 

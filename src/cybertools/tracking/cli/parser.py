@@ -2,10 +2,13 @@
 
 import argparse
 
+from cybertools.tracking.migration import addMigrateCommand
+
 from cybertools.tracking.cli.maintenance import cmdCheck
 from cybertools.tracking.cli.maintenance import cmdForgetUser
 from cybertools.tracking.cli.maintenance import cmdPurge
 from cybertools.tracking.cli.maintenance import cmdReindex
+from cybertools.tracking.cli.maintenance import cmdUpgrade
 from cybertools.tracking.cli.output import EXPORT_FORMATS
 from cybertools.tracking.cli.output import FORMATS
 from cybertools.tracking.cli.reports import cmdQuery
@@ -194,6 +197,17 @@ def makeParser():
     command('reindex', cmdReindex, 'rebuild the indexes',
             'Rebuild all indexes from the stored tracks, in one '
             'transaction.', site)
+    sub = command('upgrade', cmdUpgrade,
+            'bring a storage of an earlier version to the current layout',
+            'Rewrite a storage written by an earlier version of this '
+            'package in the current layout, keeping every track, run and '
+            'id, in one transaction (a storage is also upgraded when it is '
+            'first used; this does it at a time of your choosing). Pack the '
+            'database afterwards.', site)
+    sub.add_argument('--path', metavar='PATH',
+                     help='the storage as a path of names from the database '
+                          'root, instead of the site\'s utility')
+    addMigrateCommand(subparsers, site)
 
     destructive = argparse.ArgumentParser(add_help=False)
     destructive.add_argument(

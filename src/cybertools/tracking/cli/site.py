@@ -123,7 +123,10 @@ def loadZCML(paths):
 
 def findStorage(connection, name):
     """The tracking storage of the Zope root folder."""
-    from ZODB.POSException import StateLoadError
+    from ZODB import POSException
+    # ZODB 6.3 and later raise StateLoadError for an object whose class is
+    # missing; earlier versions make it a broken object (_findStorage)
+    StateLoadError = getattr(POSException, 'StateLoadError', ())
     # ZODB logs a failed load with its traceback: the error says it all
     logger = logging.getLogger('ZODB.Connection')
     level = logger.level

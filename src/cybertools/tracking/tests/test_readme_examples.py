@@ -88,7 +88,7 @@ class ReadmeExamplesTest(unittest.TestCase):
         self.assertEqual(
             [argv[1] for argv in examples],
             ['serve', 'query', 'query', 'export', 'import', 'stats', 'check',
-             'reindex', 'purge', 'forget-user'])
+             'reindex', 'upgrade', 'purge', 'forget-user'])
         for argv in examples:
             with self.subTest(example=' '.join(argv)):
                 if argv[1] == 'serve':
@@ -132,6 +132,9 @@ class ReadmeExamplesTest(unittest.TestCase):
             self.assertEqual(out, 'the indexes agree with the 8 tracks\n')
         elif command == 'reindex':
             self.assertEqual(out, 'reindexed 8 tracks\n')
+        elif command == 'upgrade':
+            self.assertEqual(out, 'the storage is in the current layout (2) '
+                                  'already: nothing to do\n')
         elif command == 'purge':
             self.assertEqual(out, 'removed 0 tracks\n')
         elif command == 'forget-user':

@@ -147,3 +147,45 @@ class UpgradeTest(unittest.TestCase):
         self.assertEqual(storage['0000001'].data['score'], 4)
         self.assertEqual(storage.checkIndexes(), [])
         self.assertEqual(storage.getRun('quiz').end, storage[name].timeStamp)
+
+
+class UpgradeCommandTest(unittest.TestCase):
+    """``tracking upgrade``, through a subprocess."""
+
+    def setUp(self):
+        self.directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.directory)
+        self.path = os.path.join(self.directory, 'Data.fs')
+        shutil.copy(FIXTURE, self.path)
+
+    def tracking(self, *args):
+        import subprocess
+        import sys
+        return subprocess.run(
+            [sys.executable, '-m', 'cybertools.tracking.cli',
+             '--db', 'file://' + self.path] + list(args),
+            capture_output=True, text=True, timeout=120)
+
+    def test_upgrade_and_again(self):
+        result = self.tracking('upgrade', '--path', 'partitioned')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, 'upgraded the storage from layout 1 '
+                         'to 2: 12 tracks, 12 records rewritten\n')
+        result = self.tracking('upgrade', '--path', 'partitioned')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('nothing to do', result.stdout)
+        db = DB(FileStorage(self.path))
+        try:
+            with db.transaction() as conn:
+                storage = conn.root()['partitioned']
+                storage._p_activate()
+                self.assertEqual(storage.__dict__['layout'], LAYOUT)
+                self.assertEqual(contents(storage)[0], PARTITIONED)
+        finally:
+            db.close()
+
+    def test_not_a_storage(self):
+        result = self.tracking('upgrade', '--path', 'nothing')
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr.count('\n'), 1)
+        self.assertIn('--path nothing', result.stderr)
