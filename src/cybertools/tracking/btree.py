@@ -1,5 +1,6 @@
 """Tracks, runs and the BTree-based tracking storage."""
 
+import bisect
 import copy
 import random
 import time
@@ -23,6 +24,8 @@ from cybertools.tracking.events import TrackAddedEvent
 from cybertools.tracking.events import TrackModifiedEvent
 from cybertools.tracking.events import TrackRemovedEvent
 from cybertools.tracking.index import TrackIndex
+from cybertools.tracking.index import packKeys
+from cybertools.tracking.index import unpackKeys
 from cybertools.tracking.index import valueIndexNames
 from cybertools.tracking.indexing import Criteria
 from cybertools.tracking.indexing import Exact  # noqa: F401 (API)
@@ -149,6 +152,24 @@ class Run(Persistent, Contained):
             else:
                 resolved[name] = value
         return resolved
+
+
+class TaskRuns(BTrees.family64.OO.BTree):
+    """The ids of the runs of each task, packed (index.packKeys) in the
+    bucket of the task: starting a run writes one bucket, and big buckets
+    split rarely (a split conflicts with every writer starting a run at
+    the same time; see CurrentRuns)."""
+
+    max_leaf_size = 500
+
+    def runIds(self, taskId):
+        packed = self.get(taskId)
+        return [] if packed is None else unpackKeys(packed)
+
+    def addRun(self, taskId, runId):
+        runIds = self.runIds(taskId)
+        bisect.insort(runIds, runId)
+        self[taskId] = packKeys(runIds)
 
 
 class CurrentRuns(BTrees.family64.OO.BTree):
@@ -287,7 +308,7 @@ class TrackingStorage(Persistent, Contained):
         self._pendingChanges = Length()
         self._runs = LaneTrees()
         self._runLanes = Lanes()
-        self._taskRuns = self.family.OO.BTree()  # taskId: set of run ids
+        self._taskRuns = TaskRuns()
         self._currentRuns = CurrentRuns()
         self.layout = LAYOUT
 
@@ -396,9 +417,8 @@ class TrackingStorage(Persistent, Contained):
             return LazyResult(self._runs.__getitem__,
                               list(self._runs.keys()))
         checkName(taskId, 'taskId')
-        runIds = self._taskRuns.get(taskId)
         return LazyResult(self._runs.__getitem__,
-                          list(runIds) if runIds is not None else [])
+                          self._taskRuns.runIds(taskId))
 
     def getRun(self, taskId=None, runId=0):
         checkRunId(runId)
@@ -523,11 +543,7 @@ class TrackingStorage(Persistent, Contained):
         run.__parent__ = self
         self._runs[run.id] = run
         if run.taskId is not None:
-            runIds = self._taskRuns.get(run.taskId)
-            if runIds is None:
-                runIds = self._taskRuns[run.taskId] = \
-                    self.family.II.TreeSet()
-            runIds.insert(run.id)
+            self._taskRuns.addRun(run.taskId, run.id)
 
     def stopRun(self, taskId=None, runId=0, finish=True, stopped=None):
         checkRunId(runId)

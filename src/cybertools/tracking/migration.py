@@ -34,7 +34,6 @@ stand-ins too. ``migrateStorage`` recognises a storage it converted
 before, by its state, and leaves it alone.
 """
 
-import argparse
 import dataclasses
 import importlib
 
@@ -126,7 +125,12 @@ def openMigrationDatabase(uri, **options):
     """The database a URI names (see database.py), read with
     ``classFactory``."""
     from cybertools.tracking.database import openDatabase
-    return openDatabase(uri, class_factory=classFactory, **options)
+    db = openDatabase(uri, **options)
+    # (ZODB 6.3 and later also take it as the class_factory option) the
+    # connection that made the root read with the former factory: drop it
+    db.classFactory = classFactory
+    db.pool.clear()
+    return db
 
 
 @dataclasses.dataclass
@@ -555,37 +559,10 @@ def _child(obj, name):
 
 
 def main(argv=None):
-    """``python -m cybertools.tracking.migration migrate ...``: the command
-    on its own, with the options and exit codes of ``tracking``."""
-    import sys
-
-    from cybertools.tracking.cli import DEFAULT_DB
-    from cybertools.tracking.cli import CommandError
-    from cybertools.tracking.cli import Parser
-    parser = Parser(prog='tracking')
-    parser.add_argument('--db', default=DEFAULT_DB, metavar='URI',
-                        help='the database, a zodburi URI')
-    parser.add_argument('--storage', default='', metavar='NAME',
-                        help="the storage's utility name (default: '')")
-    parser.add_argument('--zcml', action='append', default=[],
-                        metavar='FILE', help='ZCML to load first')
-    # the same options after the command, as the tracking command has them
-    site = argparse.ArgumentParser(add_help=False)
-    site.add_argument('--db', default=argparse.SUPPRESS, metavar='URI')
-    site.add_argument('--storage', default=argparse.SUPPRESS, metavar='NAME')
-    site.add_argument('--zcml', action='append', default=argparse.SUPPRESS,
-                      metavar='FILE')
-    subparsers = parser.add_subparsers(dest='command', metavar='COMMAND',
-                                       parser_class=Parser)
-    subparsers.required = True
-    addMigrateCommand(subparsers, (site,))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except CommandError as error:
-        message = ' '.join(line.strip() for line in str(error).splitlines())
-        print('tracking: error: %s' % message, file=sys.stderr)
-        return 2
+    """``python -m cybertools.tracking.migration migrate ...``: the same as
+    ``tracking migrate ...``."""
+    from cybertools.tracking.cli import main as tracking
+    return tracking(argv)
 
 
 if __name__ == '__main__':

@@ -19,14 +19,14 @@ from cybertools.tracking.records import encodeRecord
 
 
 def upgradeStorage(storage, progress=None):
+    from cybertools.tracking.btree import TaskRuns
     state = storage.__dict__
     partitions = state.get('_partitions')
     if partitions is None:
         return 0
-    family = BTrees.family64
     records = LaneTrees()
     runs = LaneTrees()
-    taskRuns = family.OO.BTree()
+    taskRuns = TaskRuns()
     trackLanes, runLanes = Lanes(), Lanes()
     rewritten = highestTrack = highestRun = 0
     for partition in partitions:
@@ -53,10 +53,7 @@ def upgradeStorage(storage, progress=None):
                 run._p_changed = True
             runs[runId] = run
             if run.taskId is not None:
-                ids = taskRuns.get(run.taskId)
-                if ids is None:
-                    ids = taskRuns[run.taskId] = family.II.TreeSet()
-                ids.insert(runId)
+                taskRuns.addRun(run.taskId, runId)
     # ids given before (also of tracks removed since) are not given again
     trackLanes._floors[0] = highestTrack
     runLanes._floors[0] = highestRun
