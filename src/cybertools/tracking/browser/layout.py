@@ -13,6 +13,7 @@ from zope.security import checkPermission
 
 from cybertools.tracking.browser.principal import currentPrincipalId
 from cybertools.tracking.browser.principal import isLoggedIn
+from cybertools.tracking.browser.principal import isZopeRequest
 from cybertools.tracking.browser.principals import principalTitle
 from cybertools.tracking.interfaces import ITrackingStorage
 
@@ -20,6 +21,16 @@ MANAGE = 'cybertools.tracking.Manage'
 NAMESPACE = '/++tracking++'
 
 layout = PageTemplateFile('layout.pt')
+
+try:
+    # Zope renders templates with its own engine (Chameleon), whose macros
+    # come from its own template class
+    from Products.PageTemplates.PageTemplateFile import \
+        PageTemplateFile as ZopePageTemplateFile
+except ImportError:     # a ZTK application without Zope
+    zopeLayout = None
+else:
+    zopeLayout = ZopePageTemplateFile('layout.pt', globals())
 
 
 def siteURL(request):
@@ -98,6 +109,8 @@ class LayoutMixin:
 
     @property
     def layout(self):
+        if zopeLayout is not None and isZopeRequest(self.request):
+            return zopeLayout
         return layout
 
     @property

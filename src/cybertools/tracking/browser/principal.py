@@ -15,6 +15,11 @@ except ImportError:     # a ZTK application without Zope
     ZopeRequest = None
 
 
+def isZopeRequest(request):
+    """Whether the request is one of Zope 5/6 (Products.Five)."""
+    return ZopeRequest is not None and isinstance(request, ZopeRequest)
+
+
 def currentPrincipalId(request):
     """The id of the request's principal (in Zope: the user's id; None for
     the anonymous user)."""

@@ -186,7 +186,8 @@ class ZopeInstanceTest(unittest.TestCase):
     def test_save_restart_find(self):
         self.start()
         self.assertEqual(
-            self.request('admin', '/++tracking++/tracks.html')[0], 200)
+            self.request('admin', '/++tracking++/tracks.html')[0], 200,
+            self.readLog()[-3000:])
         self.assertEqual(self.request(None, '/++tracking++/tracks.html')[0],
                          401)
         self.assertEqual(self.request(
