@@ -229,8 +229,9 @@ class ITrackingStorageQuery(IReadContainer):
     def getRuns(taskId=None):
         """Return the runs in the order of their ids (a lazy sequence like
         the result of ``query``); with a ``taskId``, the runs started for
-        that task. With one partition that is the order they were started
-        in; with several, each partition's runs are in that order."""
+        that task. Runs started by one writer come in the order they were
+        started in; runs of concurrent writers (ids in lanes of their own,
+        see lanes.py) come after those of lane 0."""
 
     def getRun(taskId=None, runId=0):
         """Return a run, or None.
