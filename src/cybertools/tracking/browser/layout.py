@@ -23,14 +23,13 @@ NAMESPACE = '/++tracking++'
 layout = PageTemplateFile('layout.pt')
 
 try:
-    # Zope renders templates with its own engine (Chameleon), whose macros
-    # come from its own template class
-    from Products.PageTemplates.PageTemplateFile import \
-        PageTemplateFile as ZopePageTemplateFile
+    # Zope renders templates with its own engine, whose macros come from a
+    # view template of its own
+    from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
 except ImportError:     # a ZTK application without Zope
     zopeLayout = None
 else:
-    zopeLayout = ZopePageTemplateFile('layout.pt', globals())
+    zopeLayout = ViewPageTemplateFile('layout.pt')
 
 
 def siteURL(request):
@@ -110,7 +109,7 @@ class LayoutMixin:
     @property
     def layout(self):
         if zopeLayout is not None and isZopeRequest(self.request):
-            return zopeLayout
+            return zopeLayout.__get__(self, type(self))
         return layout
 
     @property
