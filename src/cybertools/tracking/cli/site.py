@@ -135,6 +135,13 @@ def findStorage(connection, name):
         return _findStorage(connection, name)
     except StateLoadError:
         raise missingModules() from None
+    except Exception:
+        # earlier ZODBs load a missing class as a broken one, and what
+        # fails is its use (a broken interface of a site manager, say)
+        from ZODB.broken import broken_cache
+        if broken_cache:
+            raise missingModules() from None
+        raise
     finally:
         logger.setLevel(level)
 

@@ -94,17 +94,24 @@ def serve(uri=DEFAULT_DB, host='127.0.0.1', port=8080, out=None,
         logging.basicConfig(level=logging.INFO,
                             format='%(asctime)s %(levelname)s %(name)s '
                                    '%(message)s')
-    application, db = _openApplication(uri)
+    # the port first: a busy one is refused before the database is opened
+    # (and perhaps set up) for nothing
+    opened = {}
+
+    def application(environ, start_response):
+        return opened['application'](environ, start_response)
+
     try:
         server = waitress.create_server(
             application, host=host, port=port,
             max_request_body_size=maxRequestBody)
     except OSError as e:
-        db.close()
         raise ServeError('cannot serve on %s:%s: %s'
                          % (host, port, e.strerror or e)) from None
+    try:
+        opened['application'], db = _openApplication(uri)
     except BaseException:
-        db.close()
+        server.close()
         raise
     try:
         with _stoppedBySignals():
