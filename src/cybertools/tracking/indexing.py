@@ -123,7 +123,7 @@ class Criteria:
     """The criteria of a query, checked and prepared for the merged index
     and the pending tracks (see ``ITrackingStorageQuery.query``)."""
 
-    def __init__(self, criteria, index, pending=None):
+    def __init__(self, criteria, index):
         criteria = {name: value for name, value in criteria.items()
                     if value is not None}
         self.timeFrom, self.timeTo = _timeRange(criteria)
@@ -139,8 +139,10 @@ class Criteria:
                                  'ignored' % (name, ', '.join(
                                      sorted(names) + list(TIME_CRITERIA))))
         self.values = [
+            # the kind the merged index holds: its BTrees cannot compare
+            # values of another kind (the pending tracks' dicts can)
             (name, ValueMatcher(name, value, None if name == 'timeStamp'
-                                else indexKind(index, pending, name)))
+                                else index.kind(name)))
             for name, value in sorted(criteria.items())]
 
     def timeStamps(self):

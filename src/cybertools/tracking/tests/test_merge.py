@@ -9,6 +9,7 @@ from ZODB import DB
 from ZODB.DemoStorage import DemoStorage
 from ZODB.POSException import ConflictError
 
+from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
 
 
@@ -107,3 +108,52 @@ class MergeTest(unittest.TestCase):
                          list(range(400)))
         tm.commit()
         self.assertEqual(storage.checkIndexes(), [])
+
+
+class ParentTrack(Track):
+    """A track class with an index on a data field."""
+
+    index_attributes = ('taskId', 'runId', 'userName', 'timeStamp',
+                        'parent')
+
+
+class MixedKindsTest(unittest.TestCase):
+    """Two writers at once save the first values of one index, of two
+    kinds: both commit, and the storage keeps working."""
+
+    def test_a_string_and_a_number_at_once(self):
+        db = DB(DemoStorage())
+        self.addCleanup(db.close)
+        with db.transaction() as conn:
+            conn.root()['tracks'] = TrackingStorage(trackFactory=ParentTrack)
+        managers = [transaction.TransactionManager() for i in range(2)]
+        storages = []
+        for tm in managers:
+            conn = db.open(transaction_manager=tm)
+            self.addCleanup(conn.close)
+            self.addCleanup(tm.abort)
+            storages.append(conn.root()['tracks'])
+        storages[0].startRun('t')
+        managers[0].commit()
+        for tm in managers:
+            tm.begin()
+        first = storages[0].saveUserTrack('t', 0, 'u', {'parent': 'p-1'})
+        second = storages[1].saveUserTrack('t', 0, 'v', {'parent': 5})
+        managers[0].commit()
+        managers[1].commit()
+        managers[0].begin()
+        storage = storages[0]
+        self.assertEqual([t.__name__ for t in storage.query(parent='p-1')],
+                         [first])
+        self.assertEqual([t.__name__ for t in storage.query(parent=5)],
+                         [second])
+        storage.indexPending()
+        self.assertEqual([t.__name__ for t in storage.query(parent='p-1')],
+                         [first])
+        problems = storage.checkIndexes()
+        self.assertEqual(len(problems), 1)
+        self.assertIn("index 'parent': track %s not indexed" % second,
+                      problems[0])
+        storage.reindexTracks()
+        self.assertEqual(len(storage.checkIndexes()), 1)
+        self.assertEqual(len(storage.query(taskId='t')), 2)
