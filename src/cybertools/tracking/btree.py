@@ -408,7 +408,7 @@ class TrackingStorage(Persistent, Contained):
                       | self._pending().values('taskId'))
 
     def query(self, **criteria):
-        criteria = Criteria(criteria, self._index)
+        criteria = Criteria(criteria, self._index, self._pending)
         return self._result(self._index.search(criteria),
                             self._pending().search(criteria))
 

@@ -115,7 +115,9 @@ def indexKind(index, pending, name):
     there are none, of the pending ones (``pending`` gives their index)."""
     kind = index.kind(name)
     if kind is None and pending is not None:
-        kind = next((indexKeyKind(v) for v in pending().values(name)), None)
+        kinds = {indexKeyKind(v) for v in pending().values(name)}
+        # (values of two kinds, saved at once by two writers: any goes)
+        kind = kinds.pop() if len(kinds) == 1 else None
     return kind
 
 
@@ -123,7 +125,7 @@ class Criteria:
     """The criteria of a query, checked and prepared for the merged index
     and the pending tracks (see ``ITrackingStorageQuery.query``)."""
 
-    def __init__(self, criteria, index):
+    def __init__(self, criteria, index, pending=None):
         criteria = {name: value for name, value in criteria.items()
                     if value is not None}
         self.timeFrom, self.timeTo = _timeRange(criteria)
@@ -139,10 +141,8 @@ class Criteria:
                                  'ignored' % (name, ', '.join(
                                      sorted(names) + list(TIME_CRITERIA))))
         self.values = [
-            # the kind the merged index holds: its BTrees cannot compare
-            # values of another kind (the pending tracks' dicts can)
             (name, ValueMatcher(name, value, None if name == 'timeStamp'
-                                else index.kind(name)))
+                                else indexKind(index, pending, name)))
             for name, value in sorted(criteria.items())]
 
     def timeStamps(self):
