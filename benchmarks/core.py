@@ -795,6 +795,27 @@ def single_writer_benchmark(options, directory, tracks, queries):
     print(flush=True)
 
 
+def save_with_retries(connection, manager, name, saves, attempts):
+    """Save (task, user, data) each in a transaction of its own, with the
+    standard retry loop; a save whose last attempt conflicts too is given
+    up. Returns (committed, failed, conflicts), conflicts counting the
+    attempts that failed."""
+    committed = failed = conflicts = 0
+    for task, user, data in saves:
+        try:
+            for tries, attempt in enumerate(manager.attempts(attempts)):
+                with attempt:
+                    connection.root()[name].saveUserTrack(task, 0, user, data)
+        except ConflictError:
+            manager.abort()
+            failed += 1
+            conflicts += attempts
+        else:
+            committed += 1
+            conflicts += tries
+    return committed, failed, conflicts
+
+
 def thread_ingest(directory, threads, saves, attempts):
     """Threads of this process saving into a fresh storage on a fresh
     FileStorage, one transaction per save, as a WSGI server's do."""
@@ -811,23 +832,12 @@ def thread_ingest(directory, threads, saves, attempts):
         connection = db.open(transaction_manager=manager)
         connection.root()[ROOT_NAME]
         manager.abort()
-        committed = failed = conflicts = 0
+        work = [('task-%04i' % rnd.randrange(TASKS),
+                 'user-%04i' % rnd.randrange(USERS), {'writer': number, 'i': i})
+                for i in range(saves)]
         barrier.wait()
-        for i in range(saves):
-            task = 'task-%04i' % rnd.randrange(TASKS)
-            user = 'user-%04i' % rnd.randrange(USERS)
-            try:
-                for tries, attempt in enumerate(manager.attempts(attempts)):
-                    with attempt:
-                        connection.root()[ROOT_NAME].saveUserTrack(
-                            task, 0, user, {'writer': number, 'i': i})
-            except ConflictError:
-                manager.abort()
-                failed += 1
-                conflicts += attempts
-            else:
-                committed += 1
-                conflicts += tries
+        committed, failed, conflicts = save_with_retries(
+            connection, manager, ROOT_NAME, work, attempts)
         connection.close()
         reports[number] = {'saves': saves, 'committed': committed,
                            'failed': failed, 'conflicts': conflicts}

@@ -40,7 +40,6 @@ import sys
 import time
 
 import transaction
-from ZODB.POSException import ConflictError
 
 from cybertools.tracking.database import openDatabase
 
@@ -50,6 +49,7 @@ from core import SEED
 from core import TASKS
 from core import USERS
 from core import open_sqlite
+from core import save_with_retries
 
 
 def generate_saves(number, count):
@@ -78,23 +78,10 @@ def write_zodb(uri, name, saves, attempts):
     connection = db.open(transaction_manager=manager)
     connection.root()[name]     # load the root before the clock starts
     manager.abort()
-    committed = failed = conflicts = 0
     wait_for_start()
     started = time.perf_counter()
-    for task, user, data in saves:
-        try:
-            for tries, attempt in enumerate(manager.attempts(attempts)):
-                with attempt:
-                    storage = connection.root()[name]
-                    storage.saveUserTrack(task, 0, user, data)
-        except ConflictError:
-            # the last attempt conflicted as well: give this save up
-            manager.abort()
-            failed += 1
-            conflicts += attempts
-        else:
-            committed += 1
-            conflicts += tries
+    committed, failed, conflicts = save_with_retries(
+        connection, manager, name, saves, attempts)
     seconds = time.perf_counter() - started
     connection.close()
     db.close()
