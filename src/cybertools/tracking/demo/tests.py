@@ -407,6 +407,14 @@ class ChromiumTestCase(DemoTestCase):
         WebDriverWait(driver, 10).until(lambda driver: driver.execute_script(
             'return document.readyState') == 'complete')
 
+    def textOf(self, driver, by, value):
+        """The text of an element, read again while Chromium swaps
+        documents under it (it reports a node of the former document)."""
+        from selenium.common.exceptions import WebDriverException
+        return WebDriverWait(driver, 10, ignored_exceptions=(
+            WebDriverException,)).until(
+                lambda driver: driver.find_element(by, value).text)
+
     def screenshot(self, driver, name):
         """Save a screenshot; return its bytes. With the environment
         variable TRACKING_SCREENSHOTS naming a directory, keep a copy
@@ -432,13 +440,12 @@ class RealBrowserTest(ChromiumTestCase):
         self.follow(alice, By.ID, 'start')
         for number, answer in enumerate(['b', 'c', 'a'], 1):
             self.assertEqual('Step %i of 3' % number,
-                             alice.find_element(By.CLASS_NAME,
-                                                'progress').text)
+                             self.textOf(alice, By.CLASS_NAME, 'progress'))
             alice.find_element(
                 By.CSS_SELECTOR, 'input[name=answer][value=%s]' % answer
             ).click()
             self.follow(alice, By.ID, 'next')
-        self.assertEqual(alice.find_element(By.ID, 'result').text,
+        self.assertEqual(self.textOf(alice, By.ID, 'result'),
                          'You finished the quiz: 3 of 3 answers correct.')
 
         # a page script saves a track through the JSON endpoint
