@@ -12,7 +12,9 @@ from persistent import Persistent
 from ZODB.POSException import ConflictError
 from zope.container.contained import Contained
 from zope.event import notify
+from zope.interface import implementedBy
 from zope.interface import implementer
+from zope.interface import providedBy
 from zope.security.proxy import removeSecurityProxy
 
 from cybertools.tracking.compat import getTimeStamp  # noqa: F401 (API)
@@ -30,13 +32,16 @@ from cybertools.tracking.index import valueIndexNames
 from cybertools.tracking.indexing import Criteria
 from cybertools.tracking.indexing import Exact  # noqa: F401 (API)
 from cybertools.tracking.indexing import checkIndexValues
+from cybertools.tracking.indexing import defaultIndexValues
 from cybertools.tracking.indexing import getIndexValues
+from cybertools.tracking.indexing import usesDefaultIndexData
 from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.keys import microseconds
 from cybertools.tracking.lanes import LaneTrees
 from cybertools.tracking.lanes import Lanes
+from cybertools.tracking.lanes import laneOf
 from cybertools.tracking.pending import PendingIndex
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
@@ -439,46 +444,60 @@ class TrackingStorage(Persistent, Contained):
             last = self.getLastUserTrack(taskId, runId, userName)
             if last is not None:
                 return self._update(last, data, overwrite, timeStamp)
+        session = sessionOf(self)
         track = self._newTrack(taskId, runId, userName, data, timeStamp)
-        record, values = self._check(track, newRun=not runId)
+        record, values = self._check(track, newRun=not runId,
+                                     session=session)
         if not runId:
             # a run started for a track starts at the track's time
             runId = self._startRun(taskId, record[3])
             track.runId = values['runId'] = record[1] = runId
-        trackId = self._trackLanes.newId(self._records, sessionOf(self),
+        trackId = self._trackLanes.newId(self._records, session,
                                          kind='track')
-        self._storeNew(trackId, track, record, values)
+        self._storeNew(trackId, track, record, values, session)
         notify(TrackAddedEvent(track, self, track.__name__))
-        self._mergeIfDue()
+        self._mergeIfDue(session)
         return track.__name__
 
     def _newTrack(self, taskId, runId, userName, data, timeStamp):
         """A track of the storage's class; classes written for the original
         take (taskId, runId, userName, data) only and set the time
         themselves."""
-        track = self.trackFactory(taskId, runId, userName, data)
+        factory = self.trackFactory
+        if factory.__init__ is Track.__init__:
+            # what Track.__init__ does, without its attribute hooks
+            track = factory.__new__(factory)
+            track.__dict__.update(
+                taskId=taskId, runId=runId, userName=userName,
+                timeStamp=time.time() if timeStamp is None else timeStamp,
+                data={} if data is None else data)
+            return track
+        track = factory(taskId, runId, userName, data)
         if timeStamp is not None:
             track.timeStamp = timeStamp
         return track
 
-    def _storeNew(self, trackId, track, record, values):
-        session = sessionOf(self)
+    def _storeNew(self, trackId, track, record, values, session=None):
+        if session is None:
+            session = sessionOf(self)
         session.joinTransaction()
-        merged = trackId <= self._trackLanes.merged(trackId)
+        lanes = self._trackLanes
+        merged = trackId <= lanes.merged(trackId)
         # up to date before the new record is there
-        pending = None if merged else self._pending()
+        pending = None if merged else self._pending(session)
         raw = encodeRecord(record)
         self._records[trackId] = raw
-        self._trackLanes.counted(trackId, 1)
-        self._attach(track, trackId, record, raw)
+        lanes.counted(trackId, 1)
+        self._attach(track, trackId, record, raw, session)
         if merged:
             # restored below the merged ones: indexed at once
             self._index.add(self._index.newKey(record[3]), trackId, values)
         else:
-            pending.add(trackId, values)
-            lane = self._trackLanes.laneOf(trackId)
-            session.pendingSeen[lane] = max(
-                trackId, session.pendingSeen.get(lane, 0))
+            pending.add(trackId, values, new=True)
+            seen = session.pendingSeen
+            lane = laneOf(trackId)
+            if trackId > seen.get(lane, 0):
+                seen[lane] = trackId
 
     def updateTrack(self, track, data, overwrite=False):
         self._trackIdOf(track)
@@ -625,23 +644,16 @@ class TrackingStorage(Persistent, Contained):
         known = self._pending().entries
         for laneStart, mark, trackIds in self._trackLanes.pendingIds(
                 self._records):
-            entries = []
-            for trackId in trackIds:
-                values = known[trackId][1]
-                entries.append((microseconds(values['timeStamp']), trackId,
-                                values))
-            # sorted, so that each bucket of an index is written once
-            entries.sort(key=lambda entry: entry[:2])
-            for us, trackId, values in entries:
-                index.add(index.newKey(values['timeStamp']), trackId, values)
+            entries = [(trackId, known[trackId][1]) for trackId in trackIds]
+            entries.sort(key=_indexOrder)
+            index.addBatch(entries)
             self._trackLanes.setMerged(laneStart, trackIds[-1])
             merged += len(trackIds)
         if merged:
             sessionOf(self).pending = None
         return merged
 
-    def _mergeIfDue(self):
-        session = sessionOf(self)
+    def _mergeIfDue(self, session):
         session.savesSinceCheck += 1
         if session.savesSinceCheck < 100:
             return
@@ -650,7 +662,7 @@ class TrackingStorage(Persistent, Contained):
             # writers reaching the size at the same time would all merge
             # the same tracks: one of them, at a random point, does
             session.mergeAt = int(self.mergeSize * (1 + random.random() / 2))
-        if len(self._pending()) >= session.mergeAt:
+        if len(self._pending(session)) >= session.mergeAt:
             self.indexPending()
 
     def upgrade(self, progress=None):
@@ -686,17 +698,15 @@ class TrackingStorage(Persistent, Contained):
         done = 0
         for trackId in trackIds:
             record = decodeRecord(self._records[trackId])
-            values = self._indexValues(trackId, record)
-            entries.append((microseconds(record[3]), trackId, values))
+            entries.append((trackId, self._indexValues(trackId, record)))
             done += 1
             if progress is not None and done == 1000:
                 progress(done)
                 done = 0
         if progress is not None and done:
             progress(done)
-        entries.sort(key=lambda entry: entry[:2])
-        for us, trackId, values in entries:
-            index.add(index.newKey(values['timeStamp']), trackId, values)
+        entries.sort(key=_indexOrder)
+        index.addBatch(entries)
         return index
 
     def checkIndexes(self, progress=None):
@@ -712,10 +722,11 @@ class TrackingStorage(Persistent, Contained):
 
     # helpers
 
-    def _pending(self):
+    def _pending(self, session=None):
         """The index of the pending tracks in this connection, brought up
         to date with what is stored."""
-        session = sessionOf(self)
+        if session is None:
+            session = sessionOf(self)
         pending = session.pending
         txn = session.transaction_manager.get()
         if pending is not None and session.pendingTxn is txn:
@@ -748,6 +759,10 @@ class TrackingStorage(Persistent, Contained):
         return pending
 
     def _indexValues(self, trackId, record):
+        """The index values of a stored track."""
+        factory = self.trackFactory
+        if usesDefaultIndexData(factory, implementedBy(factory)):
+            return defaultIndexValues(record, self.indexAttributes)
         values = getIndexValues(self._track(trackId, record))
         values.update(taskId=record[0], runId=record[1],
                       userName=record[2], timeStamp=record[3])
@@ -756,25 +771,47 @@ class TrackingStorage(Persistent, Contained):
     def _result(self, keys, pending):
         """A result of merged keys (in order) and pending tracks."""
         return TrackResult(self._loadTrackByKey, self._loadTrack, keys,
-                           pending)
+                           pending, self._loadTracksByKeys)
+
+    def _loadTracksByKeys(self, keys):
+        """The tracks of merged keys in order, those removed since left
+        out."""
+        session = sessionOf(self)
+        timeline = self._index.timeline
+        load = self._loadTrack
+        for key in keys:
+            trackId = timeline.get(key)
+            if trackId is not None:
+                try:
+                    yield load(trackId, session)
+                except KeyError:
+                    continue
 
     def _loadTrackByKey(self, key):
         return self._loadTrack(self._index.timeline[key])
 
-    def _loadTrack(self, trackId):
+    def _loadTrack(self, trackId, session=None):
         """The track object of a stored track: the one in use in this
         connection, or a new one."""
-        session = sessionOf(self)
+        if session is None:
+            session = sessionOf(self)
         track = session.get(trackId)
         if track is not None:
-            if track._stored is not self._records.get(trackId) and \
+            raw = self._records.get(trackId)
+            if track.__dict__['_stored'] is not raw and \
                     trackId not in session.dirty:
+                if raw is None:
+                    # removed since (by another connection), or its save
+                    # undone
+                    session.forget(trackId)
+                    raise KeyError(trackId)
                 # stored anew since (by another connection, or undone)
                 self._revert(trackId, track)
             return track
         raw = self._records[trackId]
         record = decodeRecord(raw)
-        track = self.trackFactory.__new__(self.trackFactory)
+        factory = self.trackFactory
+        track = factory.__new__(factory)
         self._setState(track, record)
         self._attach(track, trackId, record, raw, session)
         return track
@@ -856,7 +893,7 @@ class TrackingStorage(Persistent, Contained):
             runId = self._currentRuns.get(taskId, 0)
         return taskId, runId, userName
 
-    def _check(self, track, newRun=False):
+    def _check(self, track, newRun=False, session=None):
         """Check a track object's state before storing it.
 
         Returns the record to store (a list, see records.py) and the index
@@ -876,12 +913,15 @@ class TrackingStorage(Persistent, Contained):
             extra = checkData({name: getattr(track, name, None)
                                for name in extraNames})
             record.append(extra)
-        values = getIndexValues(track)
-        values.update(taskId=taskId, runId=runId, userName=userName,
-                      timeStamp=timeStamp)
-        if extraNames:
-            values.update(extra)
-        checkIndexValues(self._index, self._pending, values)
+        if usesDefaultIndexData(type(track), providedBy(track)):
+            values = defaultIndexValues(record, self.indexAttributes)
+        else:
+            values = getIndexValues(track)
+            values.update(taskId=taskId, runId=runId, userName=userName,
+                          timeStamp=timeStamp)
+            if extraNames:
+                values.update(extra)
+        checkIndexValues(self._index, lambda: self._pending(session), values)
         return record, values
 
     def _update(self, track, data, overwrite, timeStamp, always=False):
@@ -944,6 +984,14 @@ class TrackingStorage(Persistent, Contained):
             found.append(last[1])
         return max((decodeRecord(self._records[trackId])[3]
                     for trackId in found), default=None)
+
+
+def _indexOrder(entry):
+    """Where a (track id, index values) entry goes in the indexes: by time
+    stamp, then by id (so that tracks saved in one microsecond keep their
+    order). Indexes built in this order write each of their buckets once."""
+    trackId, values = entry
+    return microseconds(values['timeStamp']), trackId
 
 
 def checkPartitions(partitions):

@@ -72,14 +72,20 @@ class TrackIndex(Persistent):
 
     @property
     def names(self):
-        return tuple(self.values.keys())
+        # asked by every query; the names change only when the storage
+        # makes a new index
+        names = self.__dict__.get('_v_names')
+        if names is None:
+            names = self._v_names = tuple(self.values.keys())
+        return names
 
     def kind(self, name):
         """The kind of the values of an index, None while it has none."""
-        if name == 'userName':
-            return 'string'
+        kind = KINDS.get(name)
+        if kind is not None:
+            return kind
         tree = self.values[name]
-        return indexKeyKind(tree.minKey()) if tree else KINDS.get(name)
+        return indexKeyKind(tree.minKey()) if tree else None
 
     # changes
 
@@ -112,6 +118,63 @@ class TrackIndex(Persistent):
         if users is None:
             users = self.taskUsers[task] = self.family.OO.TreeSet()
         users.insert(user)
+
+    def addBatch(self, entries):
+        """Index many tracks at once: ``entries`` are (trackId, values) in
+        the order of their time stamps, then of their ids. Each value's
+        keys are stored once for the batch, not once per track."""
+        timeline = self.timeline
+        valueTrees = list(self.values.items())
+        byValue = {}        # (index name, value): [(key, track id)]
+        byUser = {}         # user name: [key]
+        taskUsers = {}      # task id: {user name}
+        for trackId, values in entries:
+            key = self.newKey(values['timeStamp'])
+            timeline[key] = trackId
+            for name, tree in valueTrees:
+                value = values.get(name)
+                if value is not None:
+                    found = byValue.get((name, value))
+                    if found is None:
+                        byValue[(name, value)] = [(key, trackId)]
+                    else:
+                        found.append((key, trackId))
+            user = values['userName']
+            keys = byUser.get(user)
+            if keys is None:
+                byUser[user] = [key]
+            else:
+                keys.append(key)
+            users = taskUsers.get(values['taskId'])
+            if users is None:
+                taskUsers[values['taskId']] = {user}
+            else:
+                users.add(user)
+        for (name, value), found in byValue.items():
+            tree = self.values[name]
+            keys = [key for key, trackId in found
+                    if self._fits(name, tree, value, trackId)]
+            if keys:
+                self._insertKeys(tree, value, keys)
+        for user, keys in byUser.items():
+            self._insertKeys(self.users, user, keys)
+        for task, users in taskUsers.items():
+            found = self.taskUsers.get(task)
+            if found is None:
+                self.taskUsers[task] = self.family.OO.TreeSet(users)
+            else:
+                found.update(users)
+
+    def _insertKeys(self, tree, value, keys):
+        """Add keys (in order) to those of a value."""
+        found = tree.get(value)
+        if found is not None and type(found) is not bytes:
+            found.update(keys)
+            return
+        if found is not None:
+            keys = sorted(unpackKeys(found) + keys)
+        tree[value] = (packKeys(keys) if len(keys) <= SMALL
+                       else self.family.II.TreeSet(keys))
 
     def remove(self, key, values):
         trackId = self.timeline.pop(key)
@@ -204,18 +267,23 @@ class TrackIndex(Persistent):
 
     def lastUserKey(self, taskId, runId, userName):
         """The key of a user's latest track in a run, or None."""
-        sets = self._userSets(taskId, runId, userName)
-        if sets is None:
+        userKeys = self.users.get(userName)
+        runKeys = self.values['runId'].get(runId)
+        taskKeys = self.values['taskId'].get(taskId)
+        if userKeys is None or runKeys is None or taskKeys is None:
             return None
-        userKeys, runKeys, taskKeys = sets
-        key = userKeys.maxKey()
-        while True:
+        # the user's keys from the latest back, until one is in the run
+        # and the task (a user has few tracks in most runs: a set
+        # operation costs more than these lookups)
+        if type(runKeys) is bytes:
+            runKeys = SmallKeys(runKeys)
+        if type(taskKeys) is bytes:
+            taskKeys = SmallKeys(taskKeys)
+        for key in (reversed(unpackKeys(userKeys)) if type(userKeys) is bytes
+                    else _descending(userKeys)):
             if key in runKeys and key in taskKeys:
                 return key
-            try:
-                key = userKeys.maxKey(key - 1)
-            except ValueError:  # no key that low
-                return None
+        return None
 
     def userNames(self, taskId):
         users = self.taskUsers.get(taskId)
@@ -284,6 +352,17 @@ class TrackIndex(Persistent):
             if stale:
                 found.append('%s: stale %s' % (label, _describe(stale)))
         return found
+
+
+def _descending(keys):
+    """The keys of a tree set, the largest first."""
+    try:
+        key = keys.maxKey()
+        while True:
+            yield key
+            key = keys.maxKey(key - 1)
+    except ValueError:  # no key that low
+        return
 
 
 def _removeKey(tree, value, key):

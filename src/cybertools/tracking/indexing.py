@@ -9,7 +9,9 @@ track on ``modified`` and make sure that a track reported as removed goes.
 """
 
 from zope.component import adapter
+from zope.component import getSiteManager
 from zope.interface import implementer
+from zope.interface import providedBy
 from zope.lifecycleevent.interfaces import IObjectModifiedEvent
 from zope.lifecycleevent.interfaces import IObjectRemovedEvent
 
@@ -84,6 +86,34 @@ def getIndexValues(track):
     return values
 
 
+def usesDefaultIndexData(trackClass, spec):
+    """Whether tracks of a class, providing ``spec`` (``providedBy(track)``,
+    or ``implementedBy(trackClass)``), get the default index values, so
+    that ``defaultIndexValues`` may give them from a record."""
+    if spec.isOrExtends(ITrackIndexData) or \
+            getattr(trackClass, '__conform__', None) is not None:
+        return False
+    factory = getSiteManager().adapters.lookup((spec,), ITrackIndexData, '')
+    return factory is None or factory is TrackIndexData
+
+
+def defaultIndexValues(record, indexNames):
+    """What TrackIndexData gives for a track whose state is ``record``
+    (checked, see records.py) in a storage indexing ``indexNames``: taken
+    from the record, so that what is indexed is what is stored."""
+    values = {'taskId': record[0], 'runId': record[1],
+              'userName': record[2], 'timeStamp': record[3]}
+    if len(record) > 5:
+        values.update(record[5])
+    data = record[4]
+    for name in indexNames:
+        if name not in values:
+            value = data.get(name)
+            if value is not None:
+                values[name] = value
+    return values
+
+
 def checkKind(what, name, value, expected):
     """Check that a value can be indexed with values of kind ``expected``
     (None: any); return its kind."""
@@ -128,10 +158,14 @@ class Criteria:
     def __init__(self, criteria, index, pending=None):
         criteria = {name: value for name, value in criteria.items()
                     if value is not None}
-        self.timeFrom, self.timeTo = _timeRange(criteria)
-        self.low = None if self.timeFrom is None else _keyOfUs(self.timeFrom)
-        self.high = None if self.timeTo is None else (
-            _keyOfUs(self.timeTo) + SEQ_MASK)
+        if criteria.keys().isdisjoint(TIME_CRITERIA):
+            self.timeFrom = self.timeTo = self.low = self.high = None
+        else:
+            self.timeFrom, self.timeTo = _timeRange(criteria)
+            self.low = (None if self.timeFrom is None
+                        else _keyOfUs(self.timeFrom))
+            self.high = None if self.timeTo is None else (
+                _keyOfUs(self.timeTo) + SEQ_MASK)
         names = index.names + ('userName',)
         for name in criteria:
             if name not in names and name != 'timeStamp':
@@ -157,8 +191,13 @@ class ValueMatcher:
     """The values of one criterion: exact values and prefixes."""
 
     def __init__(self, name, value, kind):
-        values = value if isinstance(value, (list, tuple)) else [value]
         self.exact, self.prefixes, self.times = [], [], []
+        if type(value) is str and kind == 'string' and \
+                not value.endswith('*'):
+            # the most common criterion: one name
+            self.exact.append(value)
+            return
+        values = value if isinstance(value, (list, tuple)) else [value]
         for v in values:
             if name == 'timeStamp':
                 self.times.append(checkTime(v, 'timeStamp'))

@@ -183,14 +183,16 @@ class LaneTrees(Persistent):
             tree = self._trees[lane] = self.family.IO.BTree()
         return tree
 
+    # (the lookups inline _tree: they are on the path of every read)
+
     def __getitem__(self, id):
-        tree = self._tree(id)
+        tree = self._trees.get(id >> LANE_BITS << LANE_BITS)
         if tree is None:
             raise KeyError(id)
         return tree[id]
 
     def get(self, id, default=None):
-        tree = self._tree(id)
+        tree = self._trees.get(id >> LANE_BITS << LANE_BITS)
         return default if tree is None else tree.get(id, default)
 
     def __contains__(self, id):

@@ -20,8 +20,9 @@ class PendingIndex:
     def __len__(self):
         return len(self.entries)
 
-    def add(self, trackId, values):
-        self.remove(trackId)
+    def add(self, trackId, values, new=False):
+        if not new:
+            self.remove(trackId)
         # after every merged track of the same time stamp, as the merge
         # will put it
         sortKey = (lastKey(values['timeStamp']), trackId)

@@ -70,9 +70,12 @@ class TrackResult(Sequence):
     return. A track removed since is left out when iterating.
     """
 
-    def __init__(self, loadKey, loadId, keys, pending):
+    def __init__(self, loadKey, loadId, keys, pending, loadKeys=None):
         self.loadKey = loadKey
         self.loadId = loadId
+        # the tracks of merged keys in order, removed ones left out (a
+        # faster way for what iterating a result mostly is)
+        self.loadKeys = loadKeys
         self.keys = keys
         self.pending = pending
         # where each pending track stands in the whole result
@@ -115,6 +118,9 @@ class TrackResult(Sequence):
                                        else indexes))
 
     def __iter__(self):
+        if not self.pending and self.loadKeys is not None:
+            yield from self.loadKeys(self.keys)
+            return
         for ref in self._refs():
             try:
                 yield self._load(ref)

@@ -7,7 +7,10 @@ storage is not in a database):
 
 - it hands out one track object per stored track for as long as the
   object is in use (a weak map from track id to track), so
-  ``storage[id] is storage[id]``;
+  ``storage[id] is storage[id]``, and keeps the tracks used last alive
+  (as many as the connection's object cache holds objects), so that a
+  long-running process reads the tracks it uses often without decoding
+  them again, as ZODB keeps the objects it uses often;
 - a track tells its session when its metadata or data are set or its data
   change in place (``data`` is kept in ``TrackedDict`` and ``TrackedList``
   containers); the session then joins the transaction, stores and
@@ -19,6 +22,7 @@ long as that container is in use: the containers keep their track alive.
 """
 
 import weakref
+from collections import OrderedDict
 
 import transaction
 from transaction.interfaces import IDataManager
@@ -150,8 +154,67 @@ def tracked(value, owner):
     return value
 
 
+class TrackSavepoint:
+    """What rolling back to a savepoint needs of a session: the changed
+    tracks with their state then, and the removals asked for.
+
+    ZODB rolls the storage's BTrees back; then the tracks changed since the
+    savepoint get their stored state again, those changed before it their
+    state at the savepoint, and every other track is checked against the
+    stored state when it is next used (as after an abort)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.dirty = {trackId: (track, _stateOf(track))
+                      for trackId, track in session.dirty.items()}
+        self.removals = dict(session.removals)
+
+    def rollback(self):
+        session = self.session
+        storage = session.storage
+        session.pending = None      # the pending tracks may be others now
+        for trackId, track in list(session.dirty.items()):
+            if trackId not in self.dirty:
+                del session.dirty[trackId]
+                storage._revert(trackId, track)
+        session.flushed.clear()
+        for trackId, (track, state) in self.dirty.items():
+            _restoreState(track, state)
+            session.dirty[trackId] = track
+        session.removals = dict(self.removals)
+
+
+def _stateOf(track):
+    state = dict(track.__dict__)
+    state['data'] = _plain(state.get('data'))
+    return state
+
+
+def _restoreState(track, state):
+    for name in list(track.__dict__):
+        if name not in state:
+            del track.__dict__[name]
+    track.__dict__.update(state)
+    track.__dict__['data'] = tracked(_plain(state['data']),
+                                     state.get('_owner'))
+
+
+def _plain(value):
+    """A copy of tracked data as plain lists and dicts."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
 _CONTAINERS = frozenset((dict, list, TrackedDict, TrackedList))
 _TRACKED = frozenset((TrackedDict, TrackedList))
+
+
+# How many recently used tracks a session keeps alive when its storage is
+# in no database (in one: as many as the connection's cache holds objects).
+DEFAULT_CACHE_SIZE = 1000
 
 
 def transactionManagerOf(storage):
@@ -165,8 +228,15 @@ class TrackSession:
 
     def __init__(self, storage):
         self.storage = storage
+        self.jar = jar = storage._p_jar
         self.transaction_manager = transactionManagerOf(storage)
-        self.tracks = weakref.WeakValueDictionary()
+        # track id: weak reference to its track object (no callback: dead
+        # references are swept out now and then, see add)
+        self.tracks = {}
+        self._sweepAt = MIN_SWEEP
+        # track id: track, the most recently used last
+        self.recent = OrderedDict()
+        self.cacheSize = _cacheSize(jar)
         self.dirty = {}             # track id: changed track
         self.flushed = {}           # track id: track stored at this commit
         self.removals = {}          # track id: track to remove at commit
@@ -193,13 +263,40 @@ class TrackSession:
         return (id(jar.db()), storage._p_oid)
 
     def get(self, trackId):
-        return self.tracks.get(trackId)
+        """The track object in use for a track id, or None."""
+        ref = self.tracks.get(trackId)
+        if ref is None:
+            return None
+        track = ref()
+        if track is not None:
+            recent = self.recent
+            if trackId in recent:
+                recent.move_to_end(trackId)
+            else:
+                self._keep(trackId, track)
+        return track
 
     def add(self, trackId, track):
-        self.tracks[trackId] = track
+        tracks = self.tracks
+        tracks[trackId] = weakref.ref(track)
+        if len(tracks) > self._sweepAt:
+            for deadId in [i for i, ref in tracks.items() if ref() is None]:
+                del tracks[deadId]
+            self._sweepAt = max(MIN_SWEEP, 2 * len(tracks))
+        self._keep(trackId, track)
+
+    def _keep(self, trackId, track):
+        recent = self.recent
+        if trackId in recent:
+            recent.move_to_end(trackId)
+            return
+        recent[trackId] = track
+        if len(recent) > self.cacheSize:
+            recent.popitem(last=False)
 
     def forget(self, trackId):
         self.tracks.pop(trackId, None)
+        self.recent.pop(trackId, None)
         self.dirty.pop(trackId, None)
 
     def markChanged(self, trackId, track):
@@ -263,6 +360,11 @@ class TrackSession:
         for trackId, track in dirty.items():
             self.storage._revert(trackId, track)
 
+    def savepoint(self):
+        """Our part of a transaction's savepoint (Zope and Plone take them
+        in many requests): the changed tracks as they are now."""
+        return TrackSavepoint(self)
+
     def tpc_begin(self, txn):
         pass
 
@@ -280,16 +382,33 @@ class TrackSession:
         return 'cybertools.tracking.session:%x' % id(self)
 
 
+def _cacheSize(jar):
+    """How many objects a connection's cache holds (see DEFAULT_CACHE_SIZE
+    for no connection)."""
+    try:
+        return jar.db().getCacheSize()
+    except AttributeError:
+        return DEFAULT_CACHE_SIZE
+
+
+# the fewest entries of a session's weak map before dead ones are swept out
+MIN_SWEEP = 1024
+
 _sessions = weakref.WeakKeyDictionary()     # connection: {oid: session}
 
 
 def sessionOf(storage):
-    """The session of a storage in the current connection."""
+    """The session of a storage in the current connection.
+
+    The storage object keeps it in a volatile attribute for speed; the
+    registry by connection keeps it for as long as the connection lives
+    (a volatile attribute goes when the storage object is deactivated)."""
+    session = storage.__dict__.get('_v_session')
     jar = storage._p_jar
+    if session is not None and session.jar is jar:
+        return session
     if jar is None:
-        session = storage.__dict__.get('_v_session')
-        if session is None:
-            session = storage._v_session = TrackSession(storage)
+        session = storage._v_session = TrackSession(storage)
         return session
     byOid = _sessions.get(jar)
     if byOid is None:
@@ -297,4 +416,5 @@ def sessionOf(storage):
     session = byOid.get(storage._p_oid)
     if session is None or session.storage is not storage:
         session = byOid[storage._p_oid] = TrackSession(storage)
+    storage._v_session = session
     return session

@@ -36,6 +36,9 @@ MAX_INT = 2 ** 63 - 1
 def checkName(value, argument):
     """A task id or user name: a non-empty string of at most
     MAX_NAME_LENGTH characters; returned as an exact str."""
+    if type(value) is str and 0 < len(value) <= MAX_NAME_LENGTH and \
+            value.isascii():
+        return value    # the common case, at once
     if not isinstance(value, str):
         raise TypeError('%s must be a string, not %s'
                         % (argument, type(value).__name__))
@@ -63,6 +66,8 @@ def checkString(value, where):
 
 def checkRunId(value):
     """A run id argument: an int >= 0 (0 = the current run)."""
+    if type(value) is int and 0 <= value <= MAX_INT:
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError('runId must be an int, not %s' % type(value).__name__)
     if value < 0:
@@ -75,6 +80,8 @@ def checkRunId(value):
 def checkTime(value, argument):
     """A point in time: seconds since the epoch, an int or float between
     1970 and the year 10000; returned as a float."""
+    if type(value) is float and 0 <= value < LATEST_TIME:
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError('%s must be seconds since the epoch (int or float), '
                         'not %s' % (argument, type(value).__name__))
@@ -93,6 +100,11 @@ def checkData(data):
     become lists and subclasses their base type, so that what is stored is
     what an export gives back.
     """
+    if type(data) is dict:
+        try:
+            return _copyExact(data, 1)
+        except (_NotExact, UnicodeEncodeError):
+            pass    # the full check below tells what is wrong, or converts
     # data read through a security proxy is itself proxied (and so are the
     # lists and dicts in it); the copy made here is plain, so the proxies go
     data = removeSecurityProxy(data)
@@ -100,6 +112,46 @@ def checkData(data):
         raise TypeError('data must be a mapping, not %s'
                         % type(data).__name__)
     return _copyPlain(data, 'data', 1)
+
+
+class _NotExact(Exception):
+    """Data that _copyExact leaves to _copyPlain."""
+
+
+def _copyExact(value, depth):
+    """What _copyPlain does, for data of the exact plain types only (nearly
+    all that comes): it raises _NotExact (or UnicodeEncodeError) for
+    anything else, and _copyPlain then checks it naming where it is."""
+    if depth >= MAX_DEPTH:
+        raise _NotExact
+    if type(value) is dict:
+        copy = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotExact
+            if not key.isascii():
+                key.encode('utf-8')
+            copy[key] = _exactItem(item, depth)
+        return copy
+    return [_exactItem(item, depth) for item in value]
+
+
+def _exactItem(item, depth):
+    kind = type(item)
+    if kind is str:
+        if not item.isascii():
+            item.encode('utf-8')
+    elif kind is int:
+        if not MIN_INT <= item <= MAX_INT:
+            raise _NotExact
+    elif kind is float:
+        if item - item != 0.0:      # inf or nan
+            raise _NotExact
+    elif kind is dict or kind is list or kind is tuple:
+        return _copyExact(item, depth + 1)
+    elif item is not None and kind is not bool:
+        raise _NotExact
+    return item
 
 
 def _copyPlain(value, path, depth):

@@ -117,6 +117,71 @@ class IdentityTest(DatabaseTestCase):
         self.assertEqual(track.data, {'n': 7})
 
 
+    def test_an_aborted_save_leaves_no_track(self):
+        name = self.storage.saveUserTrack('quiz', 0, 'u9', {'n': 9})
+        track = self.storage[name]
+        self.tm.abort()
+        self.assertNotIn(name, self.storage)
+        with self.assertRaises(KeyError):
+            self.storage[name]
+        self.assertEqual(len(self.storage.query(userName='u9')), 0)
+        self.assertEqual(track.data, {'n': 9})     # the object, detached
+
+    def test_a_track_removed_elsewhere_is_gone(self):
+        self.storage['0000001']
+        other, tm = self.otherStorage()
+        other.removeTrack(other['0000001'])
+        tm.commit()
+        self.tm.begin()
+        self.assertIsNone(self.storage.get('0000001'))
+        self.assertEqual([t.__name__ for t in self.storage.values()],
+                         ['0000002', '0000003'])
+
+
+class SavepointTest(DatabaseTestCase):
+    """Zope and Plone take savepoints in many requests: after a save, and
+    with changed tracks."""
+
+    def test_rollback_undoes_what_came_after(self):
+        storage = self.storage
+        track = storage['0000001']
+        track.data['n'] = 10
+        savepoint = self.tm.savepoint()
+        track.data['n'] = 11
+        storage['0000002'].userName = 'moved'
+        name = storage.saveUserTrack('quiz', 0, 'u9', {'n': 9})
+        storage.updateTrack(storage['0000003'], {'n': 33})
+        savepoint.rollback()
+        self.assertEqual(track.data, {'n': 10})
+        self.assertEqual(storage['0000002'].userName, 'u1')
+        self.assertNotIn(name, storage)
+        self.assertEqual(storage['0000003'].data, {'n': 2})
+        self.assertEqual(len(storage.query(taskId='quiz')), 3)
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual([t.data['n'] for t in other.values()], [10, 1, 2])
+        self.assertEqual(other.checkIndexes(), [])
+
+    def test_saves_after_a_rollback_are_kept(self):
+        storage = self.storage
+        savepoint = self.tm.savepoint()
+        storage.saveUserTrack('quiz', 0, 'u8', {'n': 8})
+        savepoint.rollback()
+        name = storage.saveUserTrack('quiz', 0, 'u9', {'n': 9})
+        self.assertEqual([t.userName for t in storage.query(taskId='quiz')],
+                         ['u0', 'u1', 'u2', 'u9'])
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other[name].data, {'n': 9})
+        self.assertEqual(len(other), 4)
+
+    def test_optimistic_savepoint_after_a_save(self):
+        self.storage.saveUserTrack('quiz', 0, 'u9', {'n': 9})
+        self.tm.savepoint(optimistic=True)
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(len(other), 4)
+
 class ResultTest(DatabaseTestCase):
 
     def test_removing_while_iterating(self):
