@@ -299,7 +299,7 @@ class TrackingStorage(Persistent, Contained):
     # a storage without a layout of its own was made by the first layout
     layout = 1
     # how many pending tracks a save merges into the indexes
-    mergeSize = 5000
+    mergeSize = 10000
     _indexAttributes = None
 
     def __init__(self, trackFactory=None, partitions=None):
@@ -405,7 +405,7 @@ class TrackingStorage(Persistent, Contained):
         users = self._index.userNames(taskId)
         pending = self._pending()
         for trackId in pending.byValue.get('taskId', {}).get(taskId, ()):
-            users.add(pending.entries[trackId][1]['userName'])
+            users.add(pending.entries[trackId]['userName'])
         return sorted(users)
 
     def getTaskIds(self):
@@ -482,21 +482,25 @@ class TrackingStorage(Persistent, Contained):
             session = sessionOf(self)
         session.joinTransaction()
         lanes = self._trackLanes
-        merged = trackId <= lanes.merged(trackId)
-        # up to date before the new record is there
-        pending = None if merged else self._pending(session)
+        mark = lanes.merged(trackId)
         raw = encodeRecord(record)
         self._records[trackId] = raw
         lanes.counted(trackId, 1)
         self._attach(track, trackId, record, raw, session)
-        if merged:
+        if trackId <= mark:
             # restored below the merged ones: indexed at once
             self._index.add(self._index.newKey(record[3]), trackId, values)
-        else:
-            pending.add(trackId, values, new=True)
+            return
+        # A save does not bring the pending tracks up to date (that would
+        # read what other writers saved, at every save): the next lookup
+        # does. The track goes into the pending index now if that one has
+        # seen its lane up to here; else the lookup reads it with the rest.
+        pending = session.pending
+        if pending is not None:
             seen = session.pendingSeen
             lane = laneOf(trackId)
-            if trackId > seen.get(lane, 0):
+            if seen.get(lane, mark) == trackId - 1:
+                pending.add(trackId, values, new=True)
                 seen[lane] = trackId
 
     def updateTrack(self, track, data, overwrite=False):
@@ -644,7 +648,7 @@ class TrackingStorage(Persistent, Contained):
         known = self._pending().entries
         for laneStart, mark, trackIds in self._trackLanes.pendingIds(
                 self._records):
-            entries = [(trackId, known[trackId][1]) for trackId in trackIds]
+            entries = [(trackId, known[trackId]) for trackId in trackIds]
             entries.sort(key=_indexOrder)
             index.addBatch(entries)
             self._trackLanes.setMerged(laneStart, trackIds[-1])
@@ -779,13 +783,25 @@ class TrackingStorage(Persistent, Contained):
         session = sessionOf(self)
         timeline = self._index.timeline
         load = self._loadTrack
+        tracks, recent = session.tracks, session.recent
+        storedRecord = self._records.get
         for key in keys:
             trackId = timeline.get(key)
-            if trackId is not None:
-                try:
-                    yield load(trackId, session)
-                except KeyError:
-                    continue
+            if trackId is None:
+                continue
+            # what _loadTrack does for a track in use and as stored, the
+            # common case of a long-running reader
+            ref = tracks.get(trackId)
+            track = None if ref is None else ref()
+            if track is not None and trackId in recent and \
+                    track.__dict__['_stored'] is storedRecord(trackId):
+                recent.move_to_end(trackId)
+                yield track
+                continue
+            try:
+                yield load(trackId, session)
+            except KeyError:
+                continue
 
     def _loadTrackByKey(self, key):
         return self._loadTrack(self._index.timeline[key])

@@ -33,6 +33,7 @@ import functools
 import BTrees
 from persistent import Persistent
 
+from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import SameTimeError
 from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import lastKey
@@ -92,7 +93,8 @@ class TrackIndex(Persistent):
     def newKey(self, timeStamp):
         """The key for a track indexed now: after every track indexed
         before with the same time stamp."""
-        low, high = firstKey(timeStamp), lastKey(timeStamp)
+        low = firstKey(timeStamp)
+        high = low + SEQ_MASK
         try:
             last = self.timeline.maxKey(high)
         except ValueError:      # no key that low

@@ -11,7 +11,6 @@ track on ``modified`` and make sure that a track reported as removed goes.
 from zope.component import adapter
 from zope.component import getSiteManager
 from zope.interface import implementer
-from zope.interface import providedBy
 from zope.lifecycleevent.interfaces import IObjectModifiedEvent
 from zope.lifecycleevent.interfaces import IObjectRemovedEvent
 

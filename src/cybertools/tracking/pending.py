@@ -11,11 +11,16 @@ from cybertools.tracking.keys import microseconds
 
 
 class PendingIndex:
-    """An in-memory index of some tracks: track id -> index values."""
+    """An in-memory index of some tracks: track id -> index values.
+
+    A save only notes its track (``add``); the tracks are indexed by value
+    when a lookup needs it, so that a run of saves without queries (an
+    import, a busy writer) pays for nothing it does not use."""
 
     def __init__(self):
-        self.entries = {}       # track id: (sort key, index values)
-        self.byValue = {}       # index name: value: set of track ids
+        self.entries = {}       # track id: index values
+        self._byValue = {}      # index name: value: set of track ids
+        self._unindexed = []    # ids added since the last lookup
 
     def __len__(self):
         return len(self.entries)
@@ -23,25 +28,47 @@ class PendingIndex:
     def add(self, trackId, values, new=False):
         if not new:
             self.remove(trackId)
-        # after every merged track of the same time stamp, as the merge
-        # will put it
-        sortKey = (lastKey(values['timeStamp']), trackId)
-        self.entries[trackId] = (sortKey, values)
-        for name, value in values.items():
-            if value is not None and name != 'timeStamp':
-                self.byValue.setdefault(name, {}).setdefault(
-                    value, set()).add(trackId)
+        self.entries[trackId] = values
+        self._unindexed.append(trackId)
+
+    @property
+    def byValue(self):
+        unindexed = self._unindexed
+        if unindexed:
+            byValue, entries = self._byValue, self.entries
+            for trackId in unindexed:
+                values = entries.get(trackId)
+                if values is None:
+                    continue        # removed since
+                for name, value in values.items():
+                    if value is not None and name != 'timeStamp':
+                        ids = byValue.get(name)
+                        if ids is None:
+                            ids = byValue[name] = {}
+                        found = ids.get(value)
+                        if found is None:
+                            ids[value] = {trackId}
+                        else:
+                            found.add(trackId)
+            unindexed.clear()
+        return self._byValue
+
+    def sortKey(self, trackId):
+        """Where a pending track goes among the merged ones: after every
+        merged track of the same time stamp, as the merge will put it."""
+        return lastKey(self.entries[trackId]['timeStamp']), trackId
 
     def remove(self, trackId):
-        entry = self.entries.pop(trackId, None)
-        if entry is None:
+        byValue = self.byValue
+        values = self.entries.pop(trackId, None)
+        if values is None:
             return
-        for name, value in entry[1].items():
-            ids = self.byValue.get(name, {}).get(value)
+        for name, value in values.items():
+            ids = byValue.get(name, {}).get(value)
             if ids is not None:
                 ids.discard(trackId)
                 if not ids:
-                    del self.byValue[name][value]
+                    del byValue[name][value]
 
     def values(self, name):
         return set(self.byValue.get(name, ()))
@@ -64,15 +91,15 @@ class PendingIndex:
         low, high = criteria.timeFrom, criteria.timeTo
         times = criteria.timeStamps()
         found = []
+        entries = self.entries
         for trackId in candidates:
-            sortKey, values = self.entries[trackId]
             if low is not None or high is not None or times is not None:
-                us = microseconds(values['timeStamp'])
+                us = microseconds(entries[trackId]['timeStamp'])
                 if low is not None and us < low or \
                         high is not None and us > high or \
                         times is not None and us not in times:
                     continue
-            found.append((sortKey, trackId))
+            found.append((self.sortKey(trackId), trackId))
         found.sort()
         return found
 
@@ -81,13 +108,13 @@ class PendingIndex:
         ids = self.byValue.get('userName', {}).get(userName, ())
         found = []
         for trackId in ids:
-            sortKey, values = self.entries[trackId]
+            values = self.entries[trackId]
             if values['taskId'] == taskId and values['runId'] == runId:
-                found.append((sortKey, trackId))
+                found.append((self.sortKey(trackId), trackId))
         found.sort()
         return found
 
     def lastOf(self, name, value):
         """The (sort key, track id) of the latest track with a value."""
         ids = self.byValue.get(name, {}).get(value, ())
-        return max((self.entries[i][0] for i in ids), default=None)
+        return max((self.sortKey(i) for i in ids), default=None)

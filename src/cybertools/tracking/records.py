@@ -15,6 +15,7 @@ still read (with an unpickler that refuses every class) until
 
 import io
 import json
+import json.encoder
 import json.scanner
 import pickle
 
@@ -27,8 +28,25 @@ _scan = json.scanner.make_scanner(json.JSONDecoder())
 PICKLE_START = b'\x80'
 
 
+def _makeEncode():
+    """The C encoder of _encoder, made once (JSONEncoder.encode makes it
+    anew for every record); _encoder.encode where it cannot be had."""
+    make = json.encoder.c_make_encoder
+    if make is None:
+        return _encoder.encode
+    try:
+        encode = make(None, _encoder.default, json.encoder.encode_basestring,
+                      None, ':', ',', False, False, False)
+    except TypeError:   # Python 3.10 takes other arguments
+        return _encoder.encode
+    return lambda record: ''.join(encode(record, 0))
+
+
+_encode = _makeEncode()
+
+
 def encodeRecord(record):
-    return _encoder.encode(record).encode('utf-8')
+    return _encode(record).encode('utf-8')
 
 
 def decodeRecord(raw):

@@ -343,3 +343,25 @@ class OriginalTrackClassTest(unittest.TestCase):
         self.assertEqual(len(storage.query(kind='x')), 1)
         with self.assertRaises(TypeError):
             storage.indexAttributes = 'kind'
+
+    def test_index_attributes_set_on_the_storage_index_new_tracks(self):
+        storage = TrackingStorage()
+        storage.indexAttributes = Track.index_attributes + ('kind',)
+        storage.setupIndexes()
+        storage.saveUserTrack('task', 0, 'u', {'kind': 'x'})
+        self.assertEqual(len(storage.query(kind='x')), 1)
+        storage.indexPending()
+        self.assertEqual(len(storage.query(kind='x')), 1)
+        self.assertEqual(storage.checkIndexes(), [])
+
+    def test_index_values_are_plain(self):
+        class Name(str):
+            pass
+
+        storage = TrackingStorage()
+        storage.indexAttributes = Track.index_attributes + ('kind',)
+        storage.setupIndexes()
+        storage.saveUserTrack('task', 0, 'u', {'kind': Name('x')})
+        storage.indexPending()
+        kinds = list(storage._index.values['kind'].keys())
+        self.assertEqual([type(kind) for kind in kinds], [str])
