@@ -502,6 +502,9 @@ class TrackingStorage(Persistent, Contained):
             if seen.get(lane, mark) == trackId - 1:
                 pending.add(trackId, values, new=True)
                 seen[lane] = trackId
+            else:
+                # the next lookup brings the pending tracks up to date
+                session.pendingTxn = None
 
     def updateTrack(self, track, data, overwrite=False):
         self._trackIdOf(track)

@@ -51,6 +51,27 @@ class MergeTest(unittest.TestCase):
         self.assertEqual(self.names(one.query(userName='alice')), [name])
         self.assertEqual(one.checkIndexes(), [])
 
+    def test_found_after_saves_the_pending_index_had_not_seen(self):
+        # a save adds its track to the pending index only where that has
+        # seen the lane up to it; else the next lookup reads the track
+        storage, tm = self.connection()
+        for i in range(3):
+            storage.saveUserTrack('quiz', 0, 'u%i' % i, {})
+        for track in list(storage.query(taskId='quiz')):
+            storage.removeTrack(track)
+        self.assertEqual(len(storage.query(taskId='quiz')), 0)
+        name = storage.saveUserTrack('quiz', 0, 'bob', {})
+        self.assertEqual(self.names(storage.query(taskId='quiz')), [name])
+        tm.commit()
+        other, tm2 = self.connection()
+        other.saveUserTrack('quiz', 0, 'carol', {})
+        tm2.commit()
+        tm.begin()
+        self.assertEqual(len(storage.query(taskId='quiz')), 2)
+        latest = storage.saveUserTrack('quiz', 0, 'dora', {})
+        self.assertEqual(self.names(storage.query(userName='dora')), [latest])
+        self.assertEqual(len(storage.query(taskId='quiz')), 3)
+
     def test_changes_of_pending_tracks_are_seen_elsewhere(self):
         one, tm1 = self.connection()
         two, tm2 = self.connection()
