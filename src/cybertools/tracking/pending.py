@@ -20,6 +20,7 @@ class PendingIndex:
     def __init__(self):
         self.entries = {}       # track id: index values
         self._byValue = {}      # index name: value: set of track ids
+        self._sortKeys = {}     # track id: sort key (see sortKey)
         self._unindexed = []    # ids added since the last lookup
 
     def __len__(self):
@@ -56,10 +57,15 @@ class PendingIndex:
     def sortKey(self, trackId):
         """Where a pending track goes among the merged ones: after every
         merged track of the same time stamp, as the merge will put it."""
-        return lastKey(self.entries[trackId]['timeStamp']), trackId
+        sortKey = self._sortKeys.get(trackId)
+        if sortKey is None:
+            sortKey = self._sortKeys[trackId] = (
+                lastKey(self.entries[trackId]['timeStamp']), trackId)
+        return sortKey
 
     def remove(self, trackId):
         byValue = self.byValue
+        self._sortKeys.pop(trackId, None)
         values = self.entries.pop(trackId, None)
         if values is None:
             return

@@ -118,8 +118,19 @@ class TrackResult(Sequence):
                                        else indexes))
 
     def __iter__(self):
-        if not self.pending and self.loadKeys is not None:
-            yield from self.loadKeys(self.keys)
+        loadKeys = self.loadKeys
+        if loadKeys is not None:
+            # the merged keys in runs between the pending tracks
+            keys, start = self.keys, 0
+            for i, position in enumerate(self._positions):
+                stop = position - i     # merged keys before pending track i
+                yield from loadKeys(keys[start:stop])
+                start = stop
+                try:
+                    yield self.loadId(self.pending[i][1])
+                except KeyError:
+                    continue    # removed since
+            yield from loadKeys(keys[start:] if start else keys)
             return
         for ref in self._refs():
             try:

@@ -2,6 +2,7 @@
 after a merge, in the saving connection and in others, and two merges at
 once never index a track twice or lose one."""
 
+import random
 import unittest
 
 import transaction
@@ -178,3 +179,31 @@ class MixedKindsTest(unittest.TestCase):
         storage.reindexTracks()
         self.assertEqual(len(storage.checkIndexes()), 1)
         self.assertEqual(len(storage.query(taskId='t')), 2)
+
+
+class OrderTest(unittest.TestCase):
+    """Merged and pending tracks come in one order: by time stamp, then
+    by save order; the same in every way of reading a result."""
+
+    def test_merged_and_pending_in_one_order(self):
+        rnd = random.Random(7)
+        storage = TrackingStorage()
+        stamps = [1700000000 + rnd.randrange(50) for i in range(300)]
+        for i, stamp in enumerate(stamps):
+            storage.saveUserTrack('t', 0, 'u%i' % (i % 3), {'i': i},
+                                  timeStamp=stamp)
+            if i == 150:
+                storage.indexPending()
+        expected = sorted(range(300), key=lambda i: (stamps[i], i))
+        result = storage.query(taskId='t')
+        self.assertTrue(result.pending and result.keys)
+        self.assertEqual([t.data['i'] for t in result], expected)
+        self.assertEqual([t.data['i'] for t in reversed(result)],
+                         expected[::-1])
+        self.assertEqual([result[n].data['i'] for n in range(300)], expected)
+        self.assertEqual([t.data['i'] for t in result[10:200:3]],
+                         expected[10:200:3])
+        for user in ('u0', 'u1', 'u2'):
+            mine = [i for i in expected if i % 3 == int(user[1])]
+            self.assertEqual(
+                [t.data['i'] for t in storage.query(userName=user)], mine)
