@@ -486,7 +486,7 @@ class TrackingStorage(Persistent, Contained):
         raw = encodeRecord(record)
         self._records[trackId] = raw
         lanes.counted(trackId, 1)
-        self._attach(track, trackId, record, raw, session)
+        self._attach(track, trackId, record, raw, session, saved=True)
         if trackId <= mark:
             # restored below the merged ones: indexed at once
             self._index.add(self._index.newKey(record[3]), trackId, values)
@@ -701,11 +701,12 @@ class TrackingStorage(Persistent, Contained):
     def _freshIndex(self, trackIds, progress=None):
         """An index of these tracks, built from their records."""
         index = TrackIndex(self.indexAttributes)
+        indexValues = self._indexValuesFunction()
         entries = []
         done = 0
         for trackId in trackIds:
             record = decodeRecord(self._records[trackId])
-            entries.append((trackId, self._indexValues(trackId, record)))
+            entries.append((trackId, indexValues(trackId, record)))
             done += 1
             if progress is not None and done == 1000:
                 progress(done)
@@ -759,21 +760,31 @@ class TrackingStorage(Persistent, Contained):
                 seen = mark
             if last is None or last <= seen:
                 continue
+            indexValues = self._indexValuesFunction()
             for trackId, raw in self._records.items(seen + 1, last):
-                record = decodeRecord(raw)
-                pending.add(trackId, self._indexValues(trackId, record))
+                pending.add(trackId, indexValues(trackId, decodeRecord(raw)))
             session.pendingSeen[laneStart] = last
         return pending
 
     def _indexValues(self, trackId, record):
         """The index values of a stored track."""
+        return self._indexValuesFunction()(trackId, record)
+
+    def _indexValuesFunction(self):
+        """A function giving the index values of a stored track from its id
+        and record, for many tracks in a row (the adapter is looked up
+        once)."""
         factory = self.trackFactory
         if usesDefaultIndexData(factory, implementedBy(factory)):
-            return defaultIndexValues(record, self.indexAttributes)
-        values = getIndexValues(self._track(trackId, record))
-        values.update(taskId=record[0], runId=record[1],
-                      userName=record[2], timeStamp=record[3])
-        return values
+            names = self.indexAttributes
+            return lambda trackId, record: defaultIndexValues(record, names)
+
+        def indexValues(trackId, record):
+            values = getIndexValues(self._track(trackId, record))
+            values.update(taskId=record[0], runId=record[1],
+                          userName=record[2], timeStamp=record[3])
+            return values
+        return indexValues
 
     def _result(self, keys, pending):
         """A result of merged keys (in order) and pending tracks."""
@@ -850,9 +861,10 @@ class TrackingStorage(Persistent, Contained):
         if len(record) > 5:
             state.update(record[5])
 
-    def _attach(self, track, trackId, record, raw, session=None):
+    def _attach(self, track, trackId, record, raw, session=None,
+                saved=False):
         """Make a track object the one of a stored track in this
-        connection."""
+        connection (``saved``: a track just saved)."""
         if session is None:
             session = sessionOf(self)
         state = track.__dict__
@@ -860,7 +872,7 @@ class TrackingStorage(Persistent, Contained):
         state.update(__name__=formatTrackId(trackId), __parent__=self,
                      _session=session, _owner=owner, _stored=raw,
                      data=tracked(record[4], owner))
-        session.add(trackId, track)
+        session.add(trackId, track, keep=not saved)
 
     def _isStored(self, trackId):
         return trackId in self._records

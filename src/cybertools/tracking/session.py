@@ -276,14 +276,18 @@ class TrackSession:
                 self._keep(trackId, track)
         return track
 
-    def add(self, trackId, track):
+    def add(self, trackId, track, keep=True):
+        """A track object in use; ``keep`` it alive among the recent ones
+        (a track just saved is not: a writer seldom reads it again, and
+        keeping many costs the garbage collector time)."""
         tracks = self.tracks
         tracks[trackId] = weakref.ref(track)
         if len(tracks) > self._sweepAt:
             for deadId in [i for i, ref in tracks.items() if ref() is None]:
                 del tracks[deadId]
             self._sweepAt = max(MIN_SWEEP, 2 * len(tracks))
-        self._keep(trackId, track)
+        if keep:
+            self._keep(trackId, track)
 
     def _keep(self, trackId, track):
         recent = self.recent
