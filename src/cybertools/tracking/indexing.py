@@ -65,12 +65,18 @@ class TrackIndexData:
         # settable indexAttributes)
         names = getattr(track.__parent__, 'indexAttributes',
                         track.index_attributes)
-        for name in names:
-            if name not in values:
-                value = data.get(name)
-                if value is not None:
-                    values[name] = value
-        return values
+        return _withDataValues(values, data, names)
+
+
+def _withDataValues(values, data, names):
+    """The values, with the data fields of the index names that are not
+    metadata."""
+    for name in names:
+        if name not in values:
+            value = data.get(name)
+            if value is not None:
+                values[name] = value
+    return values
 
 
 def getIndexValues(track):
@@ -104,13 +110,7 @@ def defaultIndexValues(record, indexNames):
               'userName': record[2], 'timeStamp': record[3]}
     if len(record) > 5:
         values.update(record[5])
-    data = record[4]
-    for name in indexNames:
-        if name not in values:
-            value = data.get(name)
-            if value is not None:
-                values[name] = value
-    return values
+    return _withDataValues(values, record[4], indexNames)
 
 
 def checkKind(what, name, value, expected):
