@@ -103,8 +103,8 @@ Reported per row: commits/s of all writers together (committed saves over
 the wall time from the start signal to the last writer's end), conflicts
 per 100 saves (attempts that failed: retried, or given up), saves failed
 after all attempts, and the ratio of the row's commits/s to the one-writer
-commits/s (ZEO rows: the ZEO one writer with partitions=1; SQLite rows:
-the SQLite one writer). Afterwards each store is checked: every committed
+commits/s (ZEO rows: the ZEO one writer; thread rows: the one thread;
+SQLite rows: the SQLite one writer). Afterwards each store is checked: every committed
 save is there exactly once, and our indexes agree with our tracks.
 
 Usage::
