@@ -64,11 +64,11 @@ class PendingIndex:
         return sortKey
 
     def remove(self, trackId):
+        if trackId not in self.entries:
+            return
         byValue = self.byValue
         self._sortKeys.pop(trackId, None)
-        values = self.entries.pop(trackId, None)
-        if values is None:
-            return
+        values = self.entries.pop(trackId)
         for name, value in values.items():
             ids = byValue.get(name, {}).get(value)
             if ids is not None:
