@@ -274,17 +274,25 @@ class TrackIndex(Persistent):
         taskKeys = self.values['taskId'].get(taskId)
         if userKeys is None or runKeys is None or taskKeys is None:
             return None
-        # the user's keys from the latest back, until one is in the run
-        # and the task (a user has few tracks in most runs: a set
-        # operation costs more than these lookups)
-        if type(runKeys) is bytes:
-            runKeys = SmallKeys(runKeys)
         if type(taskKeys) is bytes:
             taskKeys = SmallKeys(taskKeys)
-        for key in (reversed(unpackKeys(userKeys)) if type(userKeys) is bytes
-                    else _descending(userKeys)):
-            if key in runKeys and key in taskKeys:
-                return key
+        if type(userKeys) is bytes:
+            # a few keys: from the latest back, until one is in the run and
+            # the task (cheaper than a set operation)
+            if type(runKeys) is bytes:
+                runKeys = SmallKeys(runKeys)
+            for key in reversed(unpackKeys(userKeys)):
+                if key in runKeys and key in taskKeys:
+                    return key
+            return None
+        # many keys: those in the run (in C), then the latest in the task
+        II = self.family.II
+        if type(runKeys) is bytes:
+            runKeys = II.Set(unpackKeys(runKeys))
+        inRun = II.intersection(userKeys, runKeys)
+        for i in range(len(inRun) - 1, -1, -1):
+            if inRun[i] in taskKeys:
+                return inRun[i]
         return None
 
     def userNames(self, taskId):
@@ -354,17 +362,6 @@ class TrackIndex(Persistent):
             if stale:
                 found.append('%s: stale %s' % (label, _describe(stale)))
         return found
-
-
-def _descending(keys):
-    """The keys of a tree set, the largest first."""
-    try:
-        key = keys.maxKey()
-        while True:
-            yield key
-            key = keys.maxKey(key - 1)
-    except ValueError:  # no key that low
-        return
 
 
 def _removeKey(tree, value, key):

@@ -207,3 +207,28 @@ class OrderTest(unittest.TestCase):
             mine = [i for i in expected if i % 3 == int(user[1])]
             self.assertEqual(
                 [t.data['i'] for t in storage.query(userName=user)], mine)
+
+    def test_last_user_track_with_few_and_many_tracks(self):
+        # a user's keys are packed while few, a tree set when many: the
+        # latest track of a run is found either way
+        rnd = random.Random(8)
+        storage = TrackingStorage()
+        saved = {}
+        runs = {task: storage.startRun(task) for task in ('a', 'b', 'c')}
+        shared = storage.startRun()     # a run without a task
+        for i in range(400):
+            user = 'many' if i % 4 else 'few%i' % (i % 3)
+            task = rnd.choice('abc')
+            run = shared if rnd.random() < 0.2 else runs[task]
+            name = storage.saveUserTrack(task, run, user, {'i': i},
+                                         timeStamp=1700000000 + rnd.random())
+            stamp = storage[name].timeStamp
+            key = (task, run, user)
+            if key not in saved or saved[key][0] <= stamp:
+                saved[key] = (stamp, name)
+        storage.indexPending()
+        self.assertGreater(len(storage.query(userName='many')), 64)
+        for (task, run, user), (stamp, name) in saved.items():
+            self.assertEqual(
+                storage.getLastUserTrack(task, run, user).__name__, name)
+        self.assertIsNone(storage.getLastUserTrack('a', shared, 'nobody'))
