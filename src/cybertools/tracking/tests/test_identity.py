@@ -175,6 +175,15 @@ class SavepointTest(DatabaseTestCase):
         self.assertEqual(other[name].data, {'n': 9})
         self.assertEqual(len(other), 4)
 
+    def test_rollback_undoes_a_removal_asked_for(self):
+        storage = self.storage
+        storage.unindexTrack(None, storage['0000001'])
+        savepoint = self.tm.savepoint()
+        storage.unindexTrack(None, storage['0000002'])
+        savepoint.rollback()
+        self.tm.commit()
+        self.assertEqual(list(storage), ['0000002', '0000003'])
+
     def test_optimistic_savepoint_after_a_save(self):
         self.storage.saveUserTrack('quiz', 0, 'u9', {'n': 9})
         self.tm.savepoint(optimistic=True)
