@@ -318,6 +318,8 @@ class TrackIndex(Persistent):
         if not sets:
             return list(self.timeline.keys(low, high))
         if len(sets) == 1:
+            if low is None and high is None:
+                return list(sets[0])    # (faster than through keys())
             return list(sets[0].keys(low, high))
         II = self.family.II
         if low is not None or high is not None:
