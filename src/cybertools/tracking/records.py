@@ -37,7 +37,10 @@ def _makeEncode():
     try:
         encode = make(None, _encoder.default, json.encoder.encode_basestring,
                       None, ':', ',', False, False, False)
-    except TypeError:   # Python 3.10 takes other arguments
+    except TypeError:   # another Python's arguments
+        return _encoder.encode
+    sample = ['t\xe9', 1, 'u"', 1.5, {'a': [None, True, -2 ** 63]}]
+    if ''.join(encode(sample, 0)) != _encoder.encode(sample):
         return _encoder.encode
     return lambda record: ''.join(encode(record, 0))
 

@@ -7,7 +7,7 @@ storage is not in a database):
 
 - it hands out one track object per stored track for as long as the
   object is in use (a weak map from track id to track), so
-  ``storage[id] is storage[id]``, and keeps the tracks used last alive
+  ``storage[id] is storage[id]``, and keeps the tracks read last alive
   (as many as the connection's object cache holds objects), so that a
   long-running process reads the tracks it uses often without decoding
   them again, as ZODB keeps the objects it uses often;

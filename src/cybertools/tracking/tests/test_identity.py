@@ -2,6 +2,7 @@
 changes stored at commit and undone by an abort; results that stay what
 the query found; records of plain values."""
 
+import json
 import os
 import pickle
 import tempfile
@@ -15,6 +16,7 @@ from cybertools.tracking.btree import ANONYMOUS
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.records import decodeRecord
+from cybertools.tracking.records import encodeRecord
 
 
 class DatabaseTestCase(unittest.TestCase):
@@ -229,6 +231,19 @@ class RecordTest(DatabaseTestCase):
         self.assertEqual(raw[:1], b'[')
         self.assertEqual(decodeRecord(raw)[:4],
                          ['quiz', 1, 'u0', 1700000000.0])
+
+    def test_records_are_the_standard_json(self):
+        for record in (['q', 1, 'u', 0.5, {}],
+                       ['t\xe9', 2 ** 40, 'a "b"\n', 1e300,
+                        {'x': [None, True, False, -2 ** 63, '\u2028'],
+                         'y': {'z': 1.25}}]):
+            raw = encodeRecord(record)
+            self.assertEqual(raw, json.dumps(
+                record, ensure_ascii=False,
+                separators=(',', ':')).encode('utf-8'))
+            self.assertEqual(decodeRecord(raw), record)
+        with self.assertRaises(ValueError):
+            encodeRecord(['q', 1, 'u', float('nan'), {}])
 
     def test_subclasses_are_stored_as_plain_values(self):
         class Name(str):
