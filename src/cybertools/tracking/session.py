@@ -21,6 +21,7 @@ A change through a list or dict taken out of a track's data is seen as
 long as that container is in use: the containers keep their track alive.
 """
 
+import copy
 import weakref
 from collections import OrderedDict
 
@@ -186,7 +187,8 @@ class TrackSavepoint:
 
 def _stateOf(track):
     state = dict(track.__dict__)
-    state['data'] = _plain(state.get('data'))
+    # a plain copy (tracked containers copy as plain ones)
+    state['data'] = copy.deepcopy(state.get('data'))
     return state
 
 
@@ -195,17 +197,8 @@ def _restoreState(track, state):
         if name not in state:
             del track.__dict__[name]
     track.__dict__.update(state)
-    track.__dict__['data'] = tracked(_plain(state['data']),
-                                     state.get('_owner'))
-
-
-def _plain(value):
-    """A copy of tracked data as plain lists and dicts."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
+    # new tracked containers: the state stays as it was for another rollback
+    track.__dict__['data'] = tracked(state['data'], state.get('_owner'))
 
 
 _CONTAINERS = frozenset((dict, list, TrackedDict, TrackedList))
