@@ -703,16 +703,9 @@ class TrackingStorage(Persistent, Contained):
         index = TrackIndex(self.indexAttributes)
         indexValues = self._indexValuesFunction()
         entries = []
-        done = 0
-        for trackId in trackIds:
+        for trackId in reportingProgress(trackIds, progress):
             record = decodeRecord(self._records[trackId])
             entries.append((trackId, indexValues(trackId, record)))
-            done += 1
-            if progress is not None and done == 1000:
-                progress(done)
-                done = 0
-        if progress is not None and done:
-            progress(done)
         entries.sort(key=_indexOrder)
         index.addBatch(entries)
         return index
@@ -1015,6 +1008,23 @@ class TrackingStorage(Persistent, Contained):
             found.append(last[1])
         return max((decodeRecord(self._records[trackId])[3]
                     for trackId in found), default=None)
+
+
+def reportingProgress(items, progress, every=1000):
+    """The items; ``progress`` (None: no reports) is called with the
+    number done every ``every`` items and with the rest at the end."""
+    if progress is None:
+        yield from items
+        return
+    done = 0
+    for item in items:
+        yield item
+        done += 1
+        if done == every:
+            progress(done)
+            done = 0
+    if done:
+        progress(done)
 
 
 def _indexOrder(entry):

@@ -20,6 +20,7 @@ from cybertools.tracking.records import encodeRecord
 
 def upgradeStorage(storage, progress=None):
     from cybertools.tracking.btree import TaskRuns
+    from cybertools.tracking.btree import reportingProgress
     state = storage.__dict__
     partitions = state.get('_partitions')
     if partitions is None:
@@ -30,18 +31,12 @@ def upgradeStorage(storage, progress=None):
     trackLanes, runLanes = Lanes(), Lanes()
     rewritten = highestTrack = highestRun = 0
     for partition in partitions:
-        done = 0
-        for trackId, raw in partition.tracks.items():
+        for trackId, raw in reportingProgress(partition.tracks.items(),
+                                              progress):
             if raw[:1] == PICKLE_START:
                 raw = encodeRecord(decodeRecord(raw))
                 rewritten += 1
             records[trackId] = raw
-            done += 1
-            if progress is not None and done == 1000:
-                progress(done)
-                done = 0
-        if progress is not None and done:
-            progress(done)
         highestTrack = max(highestTrack, _highestId(
             partition, partition.lastTrackNumber))
         highestRun = max(highestRun, _highestId(

@@ -232,3 +232,15 @@ class OrderTest(unittest.TestCase):
             self.assertEqual(
                 storage.getLastUserTrack(task, run, user).__name__, name)
         self.assertIsNone(storage.getLastUserTrack('a', shared, 'nobody'))
+
+    def test_progress_of_reindexing_and_checking(self):
+        storage = TrackingStorage()
+        for i in range(2500):
+            storage.saveUserTrack('t', 0, 'u', {}, timeStamp=1700000000 + i)
+        storage.indexPending()
+        reports = []
+        storage.reindexTracks(progress=reports.append)
+        self.assertEqual(reports, [1000, 1000, 500])
+        reports = []
+        self.assertEqual(storage.checkIndexes(progress=reports.append), [])
+        self.assertEqual(reports, [1000, 1000, 500])
