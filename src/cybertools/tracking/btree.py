@@ -463,16 +463,7 @@ class TrackingStorage(Persistent, Contained):
         """A track of the storage's class; classes written for the original
         take (taskId, runId, userName, data) only and set the time
         themselves."""
-        factory = self.trackFactory
-        if factory.__init__ is Track.__init__:
-            # what Track.__init__ does, without its attribute hooks
-            track = factory.__new__(factory)
-            track.__dict__.update(
-                taskId=taskId, runId=runId, userName=userName,
-                timeStamp=time.time() if timeStamp is None else timeStamp,
-                data={} if data is None else data)
-            return track
-        track = factory(taskId, runId, userName, data)
+        track = self.trackFactory(taskId, runId, userName, data)
         if timeStamp is not None:
             track.timeStamp = timeStamp
         return track
