@@ -491,7 +491,7 @@ class TrackingStorage(Persistent, Contained):
             seen = session.pendingSeen
             lane = laneOf(trackId)
             if seen.get(lane, mark) == trackId - 1:
-                pending.add(trackId, values, new=True)
+                pending.add(trackId, values)
                 seen[lane] = trackId
             else:
                 # the next lookup brings the pending tracks up to date

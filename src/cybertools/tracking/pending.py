@@ -26,9 +26,8 @@ class PendingIndex:
     def __len__(self):
         return len(self.entries)
 
-    def add(self, trackId, values, new=False):
-        if not new:
-            self.remove(trackId)
+    def add(self, trackId, values):
+        self.remove(trackId)
         self.entries[trackId] = values
         self._unindexed.append(trackId)
 
