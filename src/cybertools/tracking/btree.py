@@ -772,8 +772,8 @@ class TrackingStorage(Persistent, Contained):
 
     def _result(self, keys, pending):
         """A result of merged keys (in order) and pending tracks."""
-        return TrackResult(self._loadTrackByKey, self._loadTrack, keys,
-                           pending, self._loadTracksByKeys)
+        return TrackResult(self._loadTrackByKey, self._loadTrack,
+                           self._loadTracksByKeys, keys, pending)
 
     def _loadTracksByKeys(self, keys):
         """The tracks of merged keys in order, those removed since left

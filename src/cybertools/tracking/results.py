@@ -70,7 +70,7 @@ class TrackResult(Sequence):
     return. A track removed since is left out when iterating.
     """
 
-    def __init__(self, loadKey, loadId, keys, pending, loadKeys=None):
+    def __init__(self, loadKey, loadId, loadKeys, keys, pending):
         self.loadKey = loadKey
         self.loadId = loadId
         # the tracks of merged keys in order, removed ones left out (a
@@ -109,41 +109,29 @@ class TrackResult(Sequence):
             raise IndexError('result index out of range')
         return self._load(self._ref(index))
 
-    def _refs(self, reverse=False):
-        if not self.pending:
-            keys = reversed(self.keys) if reverse else self.keys
-            return ((True, key) for key in keys)
-        indexes = range(len(self))
-        return (self._ref(i) for i in (reversed(indexes) if reverse
-                                       else indexes))
-
     def __iter__(self):
-        loadKeys = self.loadKeys
-        if loadKeys is not None:
-            # the merged keys in runs between the pending tracks
-            keys, start = self.keys, 0
-            for i, position in enumerate(self._positions):
-                stop = position - i     # merged keys before pending track i
-                yield from loadKeys(keys[start:stop])
-                start = stop
-                try:
-                    yield self.loadId(self.pending[i][1])
-                except KeyError:
-                    continue    # removed since
-            yield from loadKeys(keys[start:] if start else keys)
-            return
-        for ref in self._refs():
+        # the merged keys in runs between the pending tracks
+        loadKeys, keys, start = self.loadKeys, self.keys, 0
+        for i, position in enumerate(self._positions):
+            stop = position - i     # merged keys before pending track i
+            yield from loadKeys(keys[start:stop])
+            start = stop
             try:
-                yield self._load(ref)
+                yield self.loadId(self.pending[i][1])
             except KeyError:
-                continue        # removed since
+                continue    # removed since
+        yield from loadKeys(keys[start:] if start else keys)
 
     def __reversed__(self):
-        for ref in self._refs(reverse=True):
+        if self.pending:
+            refs = (self._ref(i) for i in reversed(range(len(self))))
+        else:
+            refs = ((True, key) for key in reversed(self.keys))
+        for ref in refs:
             try:
                 yield self._load(ref)
             except KeyError:
-                continue
+                continue    # removed since
 
     def __eq__(self, other):
         if isinstance(other, (Sequence, list, tuple)):
