@@ -80,19 +80,23 @@ def _icon():
 ICON = _icon()
 
 
-class Stylesheet(BrowserView):
+class Resource(BrowserView):
+    """A body of its own type, cached by the browser for a day."""
+
+    contentType = body = None
 
     def __call__(self):
         response = self.request.response
-        response.setHeader('Content-Type', 'text/css; charset=utf-8')
+        response.setHeader('Content-Type', self.contentType)
         response.setHeader('Cache-Control', 'max-age=86400')
-        return STYLESHEET
+        return self.body
 
 
-class Icon(BrowserView):
+class Stylesheet(Resource):
+    contentType = 'text/css; charset=utf-8'
+    body = STYLESHEET
 
-    def __call__(self):
-        response = self.request.response
-        response.setHeader('Content-Type', 'image/x-icon')
-        response.setHeader('Cache-Control', 'max-age=86400')
-        return ICON
+
+class Icon(Resource):
+    contentType = 'image/x-icon'
+    body = ICON
