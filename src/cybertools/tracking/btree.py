@@ -47,7 +47,8 @@ from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
 from cybertools.tracking.results import LazyResult
 from cybertools.tracking.results import TrackResult
-from cybertools.tracking.session import Owner
+from cybertools.tracking.session import TrackData
+from cybertools.tracking.session import ownerOf
 from cybertools.tracking.session import sessionOf
 from cybertools.tracking.session import tracked
 from cybertools.tracking.validation import checkData
@@ -203,6 +204,7 @@ class Track:
 
     __name__ = __parent__ = None
     _session = None     # the storage's session, once the track is stored
+    data = TrackData()
 
     def __init__(self, taskId, runId, userName, data=None, timeStamp=None):
         self.taskId = taskId
@@ -217,7 +219,7 @@ class Track:
             object.__setattr__(self, name, value)
             return
         if name == 'data':
-            value = tracked(value, self.__dict__['_owner'])
+            value = tracked(value, ownerOf(self))
         object.__setattr__(self, name, value)
         if name == 'data' or name in self.metadata_attributes:
             session.markChanged(parseTrackId(self.__name__), self)
@@ -851,11 +853,10 @@ class TrackingStorage(Persistent, Contained):
         connection (``saved``: a track just saved)."""
         if session is None:
             session = sessionOf(self)
-        state = track.__dict__
-        owner = Owner(track)
-        state.update(__name__=formatTrackId(trackId), __parent__=self,
-                     _session=session, _owner=owner, _stored=raw,
-                     data=tracked(record[4], owner))
+        # the data is plain until read (see session.TrackData)
+        track.__dict__.update(__name__=formatTrackId(trackId),
+                              __parent__=self, _session=session, _stored=raw,
+                              data=record[4])
         session.add(trackId, track, keep=not saved)
 
     def _isStored(self, trackId):
@@ -874,8 +875,7 @@ class TrackingStorage(Persistent, Contained):
         for name in track.metadata_attributes[4:]:
             track.__dict__.pop(name, None)
         self._setState(track, record)
-        track.__dict__.update(_stored=raw,
-                              data=tracked(record[4], track._owner))
+        track.__dict__.update(_stored=raw, data=record[4])
 
     def _trackIdOf(self, track):
         """The id of a track object of this storage that is still stored.
@@ -949,9 +949,8 @@ class TrackingStorage(Persistent, Contained):
         trackId = parseTrackId(track.__name__)
         self._reindex(trackId, changed)
         track.__dict__.update(timeStamp=changed.timeStamp,
-                              _stored=changed.__dict__['_stored'])
-        track.__dict__['data'] = tracked(changed.data,
-                                         track.__dict__.get('_owner'))
+                              _stored=changed.__dict__['_stored'],
+                              data=changed.__dict__['data'])
         sessionOf(self).markStored(trackId)
         notify(TrackModifiedEvent(track))
         return track.__name__

@@ -127,6 +127,40 @@ class TrackedList(list):
         return (list, (list(self),))
 
 
+def ownerOf(track):
+    """The owner of a stored track's containers (made when first needed)."""
+    owner = track.__dict__.get('_owner')
+    if owner is None:
+        owner = track.__dict__['_owner'] = Owner(track)
+    return owner
+
+
+class TrackData:
+    """The ``data`` attribute of tracks.
+
+    A stored track's data is put into tracked containers when it is first
+    read, not when the track object is made: most tracks saved or found
+    are never read again, and a track whose containers refer back to it
+    is a reference cycle that only the garbage collector frees. What is in
+    the track's ``__dict__`` until then is plain data that nothing changes
+    in place."""
+
+    def __get__(self, track, kind=None):
+        if track is None:
+            return self
+        state = track.__dict__
+        try:
+            data = state['data']
+        except KeyError:
+            raise AttributeError('data') from None
+        if type(data) is dict and state.get('_session') is not None:
+            data = state['data'] = tracked(data, ownerOf(track))
+        return data
+
+    def __set__(self, track, value):
+        track.__dict__['data'] = value
+
+
 def tracked(value, owner):
     """Plain data (as decoded from a record) in tracked containers."""
     if owner is None:
@@ -197,8 +231,8 @@ def _restoreState(track, state):
         if name not in state:
             del track.__dict__[name]
     track.__dict__.update(state)
-    # new tracked containers: the state stays as it was for another rollback
-    track.__dict__['data'] = tracked(state['data'], state.get('_owner'))
+    # the state's data stays as it was for another rollback: it is plain,
+    # and reading it makes tracked copies (TrackData)
 
 
 _CONTAINERS = frozenset((dict, list, TrackedDict, TrackedList))

@@ -2,6 +2,7 @@
 changes stored at commit and undone by an abort; results that stay what
 the query found; records of plain values."""
 
+import gc
 import json
 import os
 import pickle
@@ -15,8 +16,10 @@ from ZODB.FileStorage import FileStorage
 from cybertools.tracking.btree import ANONYMOUS
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
+from cybertools.tracking.btree import parseTrackId
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
+from cybertools.tracking.session import sessionOf
 
 
 class DatabaseTestCase(unittest.TestCase):
@@ -100,6 +103,28 @@ class IdentityTest(DatabaseTestCase):
         self.tm.commit()
         other, tm = self.otherStorage()
         self.assertEqual(other['0000001'].data, {'n': 0})
+
+    def test_a_change_after_an_abort_is_stored(self):
+        track = self.storage['0000001']
+        track.data['n'] = 99
+        self.tm.abort()
+        track.data['n'] = 5
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'n': 5})
+
+    def test_a_saved_track_nobody_uses_is_freed_at_once(self):
+        # its data is put in tracked containers (which refer back to the
+        # track) only when read: until then no cycle keeps it for the
+        # garbage collector
+        session = sessionOf(self.storage)
+        gc.disable()
+        self.addCleanup(gc.enable)
+        name = self.storage.saveUserTrack('quiz', 0, 'u9', {'n': [1]})
+        self.assertIsNone(session.get(parseTrackId(name)))
+        track = self.storage[name]
+        track.data['n'].append(2)
+        self.assertEqual(self.storage[name].data, {'n': [1, 2]})
 
     def test_an_invalid_change_fails_the_commit(self):
         track = self.storage['0000001']
