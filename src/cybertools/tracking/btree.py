@@ -397,9 +397,11 @@ class TrackingStorage(Persistent, Contained):
     def getLastUserTrack(self, taskId, runId, userName):
         taskId, runId, userName = self._userKey(taskId, runId, userName)
         pending = self._pending().userTracks(taskId, runId, userName)
-        if pending:
-            return self._loadTrack(pending[-1][1])
         key = self._index.lastUserKey(taskId, runId, userName)
+        # a pending track stands after the merged ones up to its sort key
+        # (it may be older than a merged one: time stamps can be given)
+        if pending and (key is None or key < pending[-1][0][0]):
+            return self._loadTrack(pending[-1][1])
         return None if key is None else self._loadTrackByKey(key)
 
     def getUserNames(self, taskId):

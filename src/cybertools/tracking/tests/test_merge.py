@@ -233,6 +233,20 @@ class OrderTest(unittest.TestCase):
                 storage.getLastUserTrack(task, run, user).__name__, name)
         self.assertIsNone(storage.getLastUserTrack('a', shared, 'nobody'))
 
+    def test_last_user_track_older_than_a_merged_one(self):
+        # time stamps can be given: a track saved after a merge may be
+        # older than a merged one, and is not the last then
+        storage = TrackingStorage()
+        storage.saveUserTrack('t', 0, 'u', {'i': 'new'}, timeStamp=2000)
+        storage.indexPending()
+        storage.saveUserTrack('t', 0, 'u', {'i': 'old'}, timeStamp=1000)
+        self.assertEqual(storage.getLastUserTrack('t', 0, 'u').data['i'],
+                         'new')
+        storage.saveUserTrack('t', 0, 'u', {'i': 'same'}, timeStamp=2000)
+        last = storage.getLastUserTrack('t', 0, 'u')
+        self.assertEqual(last.data['i'], 'same')
+        self.assertIs(last, storage.getUserTracks('t', 0, 'u')[-1])
+
     def test_progress_of_reindexing_and_checking(self):
         storage = TrackingStorage()
         for i in range(2500):
