@@ -111,7 +111,7 @@ class TrackIndex(Persistent):
         for name, tree in self.values.items():
             value = values.get(name)
             if value is not None:
-                if not self._fits(name, tree, value, trackId):
+                if not self._fits(name, tree, value, (trackId,)):
                     continue
                 self._insertKey(tree, value, key)
         user, task = values['userName'], values['taskId']
@@ -130,8 +130,15 @@ class TrackIndex(Persistent):
         byValue = {}        # (index name, value): [(key, track id)]
         byUser = {}         # user name: [key]
         taskUsers = {}      # task id: {user name}
+        # the highest key so far: a track later than it (mostly all of
+        # them) takes the first key of its time stamp, with no lookup
+        top = timeline.maxKey() if timeline else None
         for trackId, values in entries:
-            key = self.newKey(values['timeStamp'])
+            key = firstKey(values['timeStamp'])
+            if top is not None and key <= top:
+                key = self.newKey(values['timeStamp'])
+            if top is None or key > top:
+                top = key
             timeline[key] = trackId
             for name, tree in valueTrees:
                 value = values.get(name)
@@ -154,10 +161,9 @@ class TrackIndex(Persistent):
                 users.add(user)
         for (name, value), found in byValue.items():
             tree = self.values[name]
-            keys = [key for key, trackId in found
-                    if self._fits(name, tree, value, trackId)]
-            if keys:
-                self._insertKeys(tree, value, keys)
+            if self._fits(name, tree, value,
+                          [trackId for key, trackId in found]):
+                self._insertKeys(tree, value, [key for key, _ in found])
         for user, keys in byUser.items():
             self._insertKeys(self.users, user, keys)
         for task, users in taskUsers.items():
@@ -214,14 +220,16 @@ class TrackIndex(Persistent):
         keys = tree.get(value)
         return SmallKeys(keys) if type(keys) is bytes else keys
 
-    def _fits(self, name, tree, value, trackId):
+    def _fits(self, name, tree, value, trackIds):
+        """Whether a value is of the kind its index holds; if not, the
+        tracks with it are noted as refused."""
         kind = indexKeyKind(value)
         if not tree or kind == indexKeyKind(tree.minKey()):
             return True
         refused = self.refused.get(name)
         if refused is None:
             refused = self.refused[name] = self.family.II.TreeSet()
-        refused.insert(trackId)
+        refused.update(trackIds)
         return False
 
     def refusals(self):
