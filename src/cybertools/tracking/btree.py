@@ -400,7 +400,7 @@ class TrackingStorage(Persistent, Contained):
         key = self._index.lastUserKey(taskId, runId, userName)
         # a pending track stands after the merged ones up to its sort key
         # (it may be older than a merged one: time stamps can be given)
-        if pending and (key is None or key < pending[-1][0][0]):
+        if pending and (key is None or key <= pending[-1][0][0]):
             return self._loadTrack(pending[-1][1])
         return None if key is None else self._loadTrackByKey(key)
 
@@ -484,7 +484,8 @@ class TrackingStorage(Persistent, Contained):
         self._attach(track, trackId, record, raw, session, saved=True)
         if trackId <= mark:
             # restored below the merged ones: indexed at once
-            self._index.add(self._index.newKey(record[3]), trackId, values)
+            if not self._index.add(trackId, values):
+                self._crowdedChanged(session)
             return
         # A save does not bring the pending tracks up to date (that would
         # read what other writers saved, at every save): the next lookup
@@ -664,7 +665,8 @@ class TrackingStorage(Persistent, Contained):
             # writers reaching the size at the same time would all merge
             # the same tracks: one of them, at a random point, does
             session.mergeAt = int(self.mergeSize * (1 + random.random() / 2))
-        if len(self._pending(session)) >= session.mergeAt:
+        pending = self._pending(session)
+        if len(pending) - pending.crowded >= session.mergeAt:
             self.indexPending()
 
     def upgrade(self, progress=None):
@@ -691,7 +693,9 @@ class TrackingStorage(Persistent, Contained):
         index = self._freshIndex(self._records.keys(), progress)
         self._index = index
         self._trackLanes.setAllMerged(self._records)
-        sessionOf(self).pending = None
+        # other connections rebuild their pending tracks (the crowded ones
+        # may be others now)
+        self._crowdedChanged()
 
     def _freshIndex(self, trackIds, progress=None):
         """An index of these tracks, built from their records."""
@@ -736,6 +740,13 @@ class TrackingStorage(Persistent, Contained):
             pending = session.pending = PendingIndex()
             session.pendingState = state
             session.pendingSeen = {}
+            crowded = self._index.crowdedIds()
+            if crowded:
+                indexValues = self._indexValuesFunction()
+                for trackId in crowded:
+                    pending.add(trackId, indexValues(
+                        trackId, decodeRecord(self._records[trackId])))
+                pending.crowded = len(crowded)
         for laneStart, mark in state[0]:
             seen = session.pendingSeen.get(laneStart)
             last = lanes.lastId(self._records, laneStart)
@@ -966,8 +977,8 @@ class TrackingStorage(Persistent, Contained):
             self._unindex(trackId, stored)
             self._records[trackId] = raw
             if trackId <= self._trackLanes.merged(trackId):
-                self._index.add(self._index.newKey(record[3]), trackId,
-                                values)
+                if not self._index.add(trackId, values):
+                    self._crowdedChanged()
             else:
                 self._pendingChanges.change(1)
                 sessionOf(self).pending = None
@@ -984,10 +995,24 @@ class TrackingStorage(Persistent, Contained):
             key = index.keyOf(trackId, record[3])
             if key is not None:
                 index.remove(key, self._indexValues(trackId, record))
+            elif trackId in index.crowdedIds():
+                index.removeCrowded(trackId)
+                task, user = record[0], record[2]
+                if not index._hasUserTracks(task, user) and not any(
+                        decodeRecord(self._records[other])[0:3:2]
+                        == [task, user] for other in index.crowdedIds()):
+                    index.removeTaskUser(task, user)
+                self._crowdedChanged()
         else:
             # other connections rebuild their pending tracks
             self._pendingChanges.change(1)
             sessionOf(self).pending = None
+
+    def _crowdedChanged(self, session=None):
+        """Crowded tracks (index.py) came or went: every connection
+        rebuilds its pending tracks, which hold them."""
+        self._pendingChanges.change(1)
+        (session or sessionOf(self)).pending = None
 
     def _lastTrackTime(self, runId):
         """The time stamp of a run's latest track, None without tracks."""

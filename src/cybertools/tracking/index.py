@@ -14,7 +14,13 @@ an order key (keys.py), so all of this lives in the C-level BTrees of the
 ``users``
     user name -> the keys of the user's tracks;
 ``taskUsers``
-    task id -> tree set of the names of the users with tracks for it.
+    task id -> tree set of the names of the users with tracks for it;
+``crowded``
+    the ids of the tracks that got no key: more tracks than there are
+    keys for one microsecond (``keys.SEQ_MASK`` + 1) share its time stamp,
+    as an import of time stamps in whole seconds can give. They are in
+    ``taskUsers`` but in no other index: every connection keeps them with
+    its pending tracks, so queries find them, in order, like those.
 
 A set of keys gives its tracks ordered by time stamp, a time range is a
 range of keys, and the latest track is the largest key: without loading a
@@ -54,7 +60,10 @@ def valueIndexNames(names):
 
 class TrackIndex(Persistent):
     """See the module's docstring. All state is in BTrees, so merging and
-    reindexing tracks never writes this object."""
+    reindexing tracks never writes this object (but for the first crowded
+    track of an index made before there were crowded tracks)."""
+
+    crowded = None
 
     family = BTrees.family64
 
@@ -68,6 +77,7 @@ class TrackIndex(Persistent):
         # at the same time as the first value of the other kind): not
         # indexed under it, and reported by checkIndexes
         self.refused = OO.BTree()
+        self.crowded = II.TreeSet()
         for name in valueIndexNames(names):
             self.values[name] = OO.BTree()
 
@@ -106,7 +116,15 @@ class TrackIndex(Persistent):
                                 % (high - low + 1, timeStamp))
         return last + 1
 
-    def add(self, key, trackId, values):
+    def add(self, trackId, values):
+        """Index one track; return False if it is crowded instead."""
+        user, task = values['userName'], values['taskId']
+        self._addTaskUser(task, user)
+        try:
+            key = self.newKey(values['timeStamp'])
+        except SameTimeError:
+            self._crowd(trackId)
+            return False
         self.timeline[key] = trackId
         for name, tree in self.values.items():
             value = values.get(name)
@@ -114,17 +132,28 @@ class TrackIndex(Persistent):
                 if not self._fits(name, tree, value, (trackId,)):
                     continue
                 self._insertKey(tree, value, key)
-        user, task = values['userName'], values['taskId']
         self._insertKey(self.users, user, key)
+        return True
+
+    def _addTaskUser(self, task, user):
         users = self.taskUsers.get(task)
         if users is None:
             users = self.taskUsers[task] = self.family.OO.TreeSet()
         users.insert(user)
 
+    def _crowd(self, trackId):
+        if self.crowded is None:
+            self.crowded = self.family.II.TreeSet()
+        self.crowded.insert(trackId)
+
+    def crowdedIds(self):
+        return () if self.crowded is None else self.crowded
+
     def addBatch(self, entries):
         """Index many tracks at once: ``entries`` are (trackId, values) in
         the order of their time stamps, then of their ids. Each value's
-        keys are stored once for the batch, not once per track."""
+        keys are stored once for the batch, not once per track. Return the
+        ids of the tracks crowded instead."""
         timeline = self.timeline
         valueTrees = list(self.values.items())
         byValue = {}        # (index name, value): [(key, track id)]
@@ -133,10 +162,21 @@ class TrackIndex(Persistent):
         # the highest key so far: a track later than it (mostly all of
         # them) takes the first key of its time stamp, with no lookup
         top = timeline.maxKey() if timeline else None
+        crowded = []
         for trackId, values in entries:
+            user, task = values['userName'], values['taskId']
+            users = taskUsers.get(task)
+            if users is None:
+                taskUsers[task] = {user}
+            else:
+                users.add(user)
             key = firstKey(values['timeStamp'])
             if top is not None and key <= top:
-                key = self.newKey(values['timeStamp'])
+                try:
+                    key = self.newKey(values['timeStamp'])
+                except SameTimeError:
+                    crowded.append(trackId)
+                    continue
             if top is None or key > top:
                 top = key
             timeline[key] = trackId
@@ -148,17 +188,11 @@ class TrackIndex(Persistent):
                         byValue[(name, value)] = [(key, trackId)]
                     else:
                         found.append((key, trackId))
-            user = values['userName']
             keys = byUser.get(user)
             if keys is None:
                 byUser[user] = [key]
             else:
                 keys.append(key)
-            users = taskUsers.get(values['taskId'])
-            if users is None:
-                taskUsers[values['taskId']] = {user}
-            else:
-                users.add(user)
         for (name, value), found in byValue.items():
             tree = self.values[name]
             if self._fits(name, tree, value,
@@ -172,6 +206,9 @@ class TrackIndex(Persistent):
                 self.taskUsers[task] = self.family.OO.TreeSet(users)
             else:
                 found.update(users)
+        for trackId in crowded:
+            self._crowd(trackId)
+        return crowded
 
     def _insertKeys(self, tree, value, keys):
         """Add keys (in order) to those of a value."""
@@ -197,10 +234,16 @@ class TrackIndex(Persistent):
         user, task = values['userName'], values['taskId']
         _removeKey(self.users, user, key)
         if not self._hasUserTracks(task, user):
-            users = self.taskUsers[task]
-            users.remove(user)
-            if not users:
-                del self.taskUsers[task]
+            self.removeTaskUser(task, user)
+
+    def removeCrowded(self, trackId):
+        self.crowded.remove(trackId)
+
+    def removeTaskUser(self, task, user):
+        users = self.taskUsers[task]
+        users.remove(user)
+        if not users:
+            del self.taskUsers[task]
 
     def _insertKey(self, tree, value, key):
         keys = tree.get(value)
@@ -362,9 +405,14 @@ class TrackIndex(Persistent):
         merged in another order)."""
         found = []
         tracks, expectedTracks = _trackSets(self), _trackSets(expected)
+        # which tracks of one time stamp are crowded depends on the order
+        # of merging too: a crowded track counts as indexed
+        crowded = set(self.crowdedIds()) | set(expected.crowdedIds())
         for where in sorted(set(tracks) | set(expectedTracks), key=repr):
             ids = tracks.get(where, set())
             expectedIds = expectedTracks.get(where, set())
+            if where != 'timeline' and where[0] != 'taskUsers':
+                ids, expectedIds = ids - crowded, expectedIds - crowded
             missing, stale = expectedIds - ids, ids - expectedIds
             label = where if isinstance(where, str) else '%s %r' % where
             if missing:
@@ -439,7 +487,7 @@ class SmallKeys:
 def _trackSets(index):
     """Where each track is indexed, as sets of track ids."""
     timeline = index.timeline
-    found = {'timeline': set(timeline.values())}
+    found = {'timeline': set(timeline.values()) | set(index.crowdedIds())}
     for name, tree in index.values.items():
         for value in tree.keys():
             found[(name, value)] = {timeline.get(key)

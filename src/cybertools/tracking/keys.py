@@ -10,8 +10,11 @@ time stamp, then by the order they were indexed in::
 microsecond; ``KEY_OFFSET`` moves the unsigned range onto the signed one.
 58 bits of microseconds reach beyond the year 10000, the latest time the
 storage takes (``validation.LATEST_TIME``), so every time stamp has a key.
-At most 64 tracks can share one microsecond: a save that would be the 65th
-is refused (``SameTimeError``, a ValueError).
+At most 64 tracks can share one microsecond in the indexes: ``newKey``
+raises ``SameTimeError`` (a ValueError) for the 65th, and the merge keeps
+such a track out of the indexes as a *crowded* one (see index.py), which
+queries find like a pending track. Nothing is refused or misordered; only
+queries over very many crowded tracks get slower.
 """
 
 SEQ_BITS = 6

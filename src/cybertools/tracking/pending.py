@@ -22,6 +22,8 @@ class PendingIndex:
         self._byValue = {}      # index name: value: set of track ids
         self._sortKeys = {}     # track id: sort key (see sortKey)
         self._unindexed = []    # ids added since the last lookup
+        # how many of the tracks are crowded ones (see index.py): they stay
+        self.crowded = 0
 
     def __len__(self):
         return len(self.entries)

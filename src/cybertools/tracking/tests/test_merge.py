@@ -12,6 +12,7 @@ from ZODB.POSException import ConflictError
 
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
+from cybertools.tracking.keys import SEQ_MASK
 
 
 class MergeTest(unittest.TestCase):
@@ -258,3 +259,77 @@ class OrderTest(unittest.TestCase):
         reports = []
         self.assertEqual(storage.checkIndexes(progress=reports.append), [])
         self.assertEqual(reports, [1000, 1000, 500])
+
+
+class CrowdedTest(unittest.TestCase):
+    """More tracks with one time stamp than keys for one microsecond (an
+    import of whole seconds): the merge leaves them crowded, and they are
+    found all the same, in order, and can be changed and removed."""
+
+    STAMP = 1700000000
+    COUNT = SEQ_MASK + 20
+
+    def setUp(self):
+        self.db = DB(DemoStorage())
+        self.addCleanup(self.db.close)
+        self.tm = transaction.TransactionManager()
+        conn = self.db.open(transaction_manager=self.tm)
+        self.addCleanup(conn.close)
+        self.addCleanup(self.tm.abort)
+        conn.root()['tracks'] = self.storage = TrackingStorage()
+        self.tm.commit()
+        self.storage.saveUserTrack('t', 0, 'early', {}, timeStamp=1000)
+        self.names = [self.storage.saveUserTrack(
+            't', 0, 'u%i' % (i % 2), {'i': i}, timeStamp=self.STAMP)
+            for i in range(self.COUNT)]
+        self.storage.saveUserTrack('t', 0, 'late', {}, timeStamp=2e9)
+
+    def assertAllFound(self, storage, names):
+        result = storage.query(taskId='t')
+        self.assertEqual([t.__name__ for t in result][1:-1], names)
+        self.assertEqual(len(result), len(names) + 2)
+        self.assertEqual([t.__name__ for t in storage.query(
+            timeFromTo=(self.STAMP, self.STAMP))], names)
+        self.assertEqual([t.__name__ for t in storage.query(userName='u1')],
+                         names[1::2])
+        self.assertEqual(storage.getLastUserTrack('t', 0, 'u1').__name__,
+                         names[-1] if len(names) % 2 == 0 else names[-2])
+        self.assertEqual(storage.getUserNames('t'),
+                         ['early', 'late', 'u0', 'u1'])
+        self.assertEqual(storage.checkIndexes(), [])
+
+    def test_merged_and_found(self):
+        storage = self.storage
+        self.assertEqual(storage.indexPending(), self.COUNT + 2)
+        self.assertEqual(len(storage._index.crowdedIds()), self.COUNT - 64)
+        self.assertAllFound(storage, self.names)
+        self.tm.commit()
+        tm = transaction.TransactionManager()
+        conn = self.db.open(transaction_manager=tm)
+        self.addCleanup(conn.close)
+        self.assertAllFound(conn.root()['tracks'], self.names)
+        # more of the same time stamp, merged later
+        more = storage.saveUserTrack('t', 0, 'u1', {}, timeStamp=self.STAMP)
+        storage.indexPending()
+        self.assertAllFound(storage, self.names + [more])
+
+    def test_changed_and_removed(self):
+        storage = self.storage
+        storage.indexPending()
+        crowded = list(storage._index.crowdedIds())
+        last = storage['%07i' % crowded[-1]]
+        last.data['i'] = 'changed'
+        self.tm.commit()
+        self.assertEqual(storage.query(taskId='t')[-2].data['i'], 'changed')
+        for trackId in crowded:
+            storage.removeTrack(storage['%07i' % trackId])
+        self.tm.commit()
+        kept = [name for name in self.names
+                if int(name) not in crowded]
+        self.assertEqual(len(kept), 64)
+        self.assertAllFound(storage, kept)
+        self.assertEqual(list(storage._index.crowdedIds()), [])
+
+    def test_reindexed(self):
+        self.storage.reindexTracks()
+        self.assertAllFound(self.storage, self.names)
