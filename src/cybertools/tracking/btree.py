@@ -404,10 +404,13 @@ class TrackingStorage(Persistent, Contained):
             return self._loadTrack(pending[-1][1])
         return None if key is None else self._loadTrackByKey(key)
 
-    def getUserNames(self, taskId):
-        checkName(taskId, 'taskId')
-        users = self._index.userNames(taskId)
+    def getUserNames(self, taskId=None):
         pending = self._pending()
+        if taskId is None:
+            return sorted(set(self._index.indexValues('userName'))
+                          | pending.values('userName'))
+        checkName(taskId, 'taskId')
+        users = self._index.userNames(taskId, self._records, len(self))
         for trackId in pending.byValue.get('taskId', {}).get(taskId, ()):
             users.add(pending.entries[trackId]['userName'])
         return sorted(users)
@@ -997,11 +1000,6 @@ class TrackingStorage(Persistent, Contained):
                 index.remove(key, self._indexValues(trackId, record))
             elif trackId in index.crowdedIds():
                 index.removeCrowded(trackId)
-                task, user = record[0], record[2]
-                if not index._hasUserTracks(task, user) and not any(
-                        decodeRecord(self._records[other])[0:3:2]
-                        == [task, user] for other in index.crowdedIds()):
-                    index.removeTaskUser(task, user)
                 self._crowdedChanged()
         else:
             # other connections rebuild their pending tracks

@@ -13,14 +13,17 @@ an order key (keys.py), so all of this lives in the C-level BTrees of the
     task, the run and the further index attributes of the track class);
 ``users``
     user name -> the keys of the user's tracks;
-``taskUsers``
-    task id -> tree set of the names of the users with tracks for it;
 ``crowded``
     the ids of the tracks that got no key: more tracks than there are
     keys for one microsecond (``keys.SEQ_MASK`` + 1) share its time stamp,
-    as an import of time stamps in whole seconds can give. They are in
-    ``taskUsers`` but in no other index: every connection keeps them with
-    its pending tracks, so queries find them, in order, like those.
+    as an import of time stamps in whole seconds can give. They are in no
+    other index: every connection keeps them with its pending tracks, so
+    queries find them, in order, like those.
+
+There is no index from a task to its users (the original had one, and
+the first versions of this one): every merge wrote a bucket of it for
+nearly every task, more than a third of all it wrote. The users of a task
+are read from its tracks (``TrackingStorage.getUserNames``).
 
 A set of keys gives its tracks ordered by time stamp, a time range is a
 range of keys, and the latest track is the largest key: without loading a
@@ -43,10 +46,16 @@ from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import SameTimeError
 from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import lastKey
+from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.validation import indexKeyKind
 
 # The most keys kept packed in the bucket of their value.
 SMALL = 64
+
+# A task's users are looked up user by user (a few C lookups each) when
+# the task has more than this share of all tracks, and else read from its
+# records (a record decoded per track).
+USER_WALK_FACTOR = 20
 
 # The kinds of the metadata indexes, known before they hold any value.
 KINDS = {'taskId': 'string', 'userName': 'string', 'runId': 'number'}
@@ -72,7 +81,6 @@ class TrackIndex(Persistent):
         self.timeline = II.BTree()
         self.values = OO.BTree()
         self.users = OO.BTree()
-        self.taskUsers = OO.BTree()
         # tracks with a value of another kind than its index holds (saved
         # at the same time as the first value of the other kind): not
         # indexed under it, and reported by checkIndexes
@@ -118,8 +126,6 @@ class TrackIndex(Persistent):
 
     def add(self, trackId, values):
         """Index one track; return False if it is crowded instead."""
-        user, task = values['userName'], values['taskId']
-        self._addTaskUser(task, user)
         try:
             key = self.newKey(values['timeStamp'])
         except SameTimeError:
@@ -132,14 +138,8 @@ class TrackIndex(Persistent):
                 if not self._fits(name, tree, value, (trackId,)):
                     continue
                 self._insertKey(tree, value, key)
-        self._insertKey(self.users, user, key)
+        self._insertKey(self.users, values['userName'], key)
         return True
-
-    def _addTaskUser(self, task, user):
-        users = self.taskUsers.get(task)
-        if users is None:
-            users = self.taskUsers[task] = self.family.OO.TreeSet()
-        users.insert(user)
 
     def _crowd(self, trackId):
         if self.crowded is None:
@@ -158,18 +158,11 @@ class TrackIndex(Persistent):
         valueTrees = list(self.values.items())
         byValue = {}        # (index name, value): [(key, track id)]
         byUser = {}         # user name: [key]
-        taskUsers = {}      # task id: {user name}
         # the highest key so far: a track later than it (mostly all of
         # them) takes the first key of its time stamp, with no lookup
         top = timeline.maxKey() if timeline else None
         crowded = []
         for trackId, values in entries:
-            user, task = values['userName'], values['taskId']
-            users = taskUsers.get(task)
-            if users is None:
-                taskUsers[task] = {user}
-            else:
-                users.add(user)
             key = firstKey(values['timeStamp'])
             if top is not None and key <= top:
                 try:
@@ -188,6 +181,7 @@ class TrackIndex(Persistent):
                         byValue[(name, value)] = [(key, trackId)]
                     else:
                         found.append((key, trackId))
+            user = values['userName']
             keys = byUser.get(user)
             if keys is None:
                 byUser[user] = [key]
@@ -200,12 +194,6 @@ class TrackIndex(Persistent):
                 self._insertKeys(tree, value, [key for key, _ in found])
         for user, keys in byUser.items():
             self._insertKeys(self.users, user, keys)
-        for task, users in taskUsers.items():
-            found = self.taskUsers.get(task)
-            if found is None:
-                self.taskUsers[task] = self.family.OO.TreeSet(users)
-            else:
-                found.update(users)
         for trackId in crowded:
             self._crowd(trackId)
         return crowded
@@ -231,19 +219,10 @@ class TrackIndex(Persistent):
                     refused.remove(trackId)
                     continue
                 _removeKey(tree, value, key)
-        user, task = values['userName'], values['taskId']
-        _removeKey(self.users, user, key)
-        if not self._hasUserTracks(task, user):
-            self.removeTaskUser(task, user)
+        _removeKey(self.users, values['userName'], key)
 
     def removeCrowded(self, trackId):
         self.crowded.remove(trackId)
-
-    def removeTaskUser(self, task, user):
-        users = self.taskUsers[task]
-        users.remove(user)
-        if not users:
-            del self.taskUsers[task]
 
     def _insertKey(self, tree, value, key):
         keys = tree.get(value)
@@ -280,14 +259,6 @@ class TrackIndex(Persistent):
         return ['index %r: %s not indexed: value of another kind than the '
                 'index holds' % (name, _describe(set(ids)))
                 for name, ids in self.refused.items() if ids]
-
-    def _hasUserTracks(self, taskId, userName):
-        userKeys = self.keys(self.users, userName)
-        taskKeys = self.keys(self.values['taskId'], taskId)
-        if not userKeys or not taskKeys:
-            return False
-        small, large = sorted((userKeys, taskKeys), key=len)
-        return any(key in large for key in small)
 
     def keyOf(self, trackId, timeStamp):
         """The key of a merged track, None if it is not indexed."""
@@ -346,9 +317,28 @@ class TrackIndex(Persistent):
                 return inRun[i]
         return None
 
-    def userNames(self, taskId):
-        users = self.taskUsers.get(taskId)
-        return set(users) if users is not None else set()
+    def userNames(self, taskId, records, count):
+        """The names of the users with merged tracks for a task: read from
+        the task's records or, for a task with a big part of all ``count``
+        tracks, by looking for each user's keys among the task's."""
+        taskKeys = self.keys(self.values['taskId'], taskId)
+        if not taskKeys:
+            return set()
+        if len(taskKeys) * USER_WALK_FACTOR < count:
+            timeline = self.timeline
+            return {decodeRecord(records[timeline[key]])[2]
+                    for key in taskKeys}
+        if isinstance(taskKeys, SmallKeys):
+            taskKeys = self.family.II.TreeSet(taskKeys)
+        found = set()
+        intersection = self.family.II.intersection
+        for user, keys in self.users.items():
+            if type(keys) is bytes:
+                if any(key in taskKeys for key in unpackKeys(keys)):
+                    found.add(user)
+            elif intersection(keys, taskKeys):
+                found.add(user)
+        return found
 
     def indexValues(self, name):
         if name == 'userName':
@@ -411,7 +401,7 @@ class TrackIndex(Persistent):
         for where in sorted(set(tracks) | set(expectedTracks), key=repr):
             ids = tracks.get(where, set())
             expectedIds = expectedTracks.get(where, set())
-            if where != 'timeline' and where[0] != 'taskUsers':
+            if where != 'timeline':
                 ids, expectedIds = ids - crowded, expectedIds - crowded
             missing, stale = expectedIds - ids, ids - expectedIds
             label = where if isinstance(where, str) else '%s %r' % where
@@ -495,8 +485,6 @@ def _trackSets(index):
     for user in index.users.keys():
         found[('userName', user)] = {timeline.get(key) for key in
                                      index.keys(index.users, user)}
-    for task, users in index.taskUsers.items():
-        found[('taskUsers', task)] = set(users)
     return found
 
 

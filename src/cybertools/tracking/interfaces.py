@@ -202,8 +202,9 @@ class ITrackingStorageQuery(IReadContainer):
         time stamp, the one saved last.
         """
 
-    def getUserNames(taskId):
-        """Return the sorted names of the users that have tracks for a task."""
+    def getUserNames(taskId=None):
+        """Return the sorted names of the users that have tracks for a task,
+        or, without a task, of all users that have tracks."""
 
     def getTaskIds():
         """Return the sorted ids of the tasks that have tracks."""

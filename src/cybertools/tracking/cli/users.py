@@ -17,8 +17,10 @@ from cybertools.tracking.cli.errors import CommandError
 
 def userNames(storage, taskIds=None):
     """The names of all users with tracks (of the tasks given)."""
+    if taskIds is None:
+        return set(storage.getUserNames())
     names = set()
-    for taskId in storage.getTaskIds() if taskIds is None else taskIds:
+    for taskId in taskIds:
         try:
             names.update(storage.getUserNames(taskId))
         except ValueError:

@@ -333,3 +333,44 @@ class CrowdedTest(unittest.TestCase):
     def test_reindexed(self):
         self.storage.reindexTracks()
         self.assertAllFound(self.storage, self.names)
+
+
+class UserNamesTest(unittest.TestCase):
+    """The users of a task are read from its tracks (there is no index
+    of them): from its records for a small task, user by user for a task
+    with a big share of all tracks; merged, pending and removed alike."""
+
+    def setUp(self):
+        self.storage = storage = TrackingStorage()
+        for i in range(400):
+            storage.saveUserTrack('big', 0, 'u%i' % (i % 7), {})
+            if i % 40 == 0:
+                storage.saveUserTrack('small%i' % (i % 3), 0, 'v%i' % i, {})
+        storage.indexPending()
+
+    def test_small_and_big_tasks(self):
+        storage = self.storage
+        self.assertEqual(storage.getUserNames('big'),
+                         ['u%i' % i for i in range(7)])
+        self.assertEqual(storage.getUserNames('small1'),
+                         ['v160', 'v280', 'v40'])
+        self.assertEqual(storage.getUserNames('nothing'), [])
+        self.assertEqual(len(storage.getUserNames()), 17)
+
+    def test_pending_and_removed(self):
+        storage = self.storage
+        storage.saveUserTrack('small1', 0, 'new', {})
+        storage.saveUserTrack('big', 0, 'new', {})
+        self.assertEqual(storage.getUserNames('small1'),
+                         ['new', 'v160', 'v280', 'v40'])
+        self.assertIn('new', storage.getUserNames('big'))
+        self.assertIn('new', storage.getUserNames())
+        for track in list(storage.query(userName=['v40', 'u3'])):
+            storage.removeTrack(track)
+        self.assertEqual(storage.getUserNames('small1'),
+                         ['new', 'v160', 'v280'])
+        self.assertNotIn('u3', storage.getUserNames('big'))
+        self.assertNotIn('v40', storage.getUserNames())
+        storage.indexPending()
+        self.assertEqual(storage.getUserNames('small1'),
+                         ['new', 'v160', 'v280'])
