@@ -50,6 +50,7 @@ from cybertools.tracking.results import TrackResult
 from cybertools.tracking.session import TrackData
 from cybertools.tracking.session import ownerOf
 from cybertools.tracking.session import sessionOf
+from cybertools.tracking.session import storedData
 from cybertools.tracking.session import tracked
 from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
@@ -872,7 +873,7 @@ class TrackingStorage(Persistent, Contained):
         # the data is plain until read (see session.TrackData)
         track.__dict__.update(__name__=formatTrackId(trackId),
                               __parent__=self, _session=session, _stored=raw,
-                              data=record[4])
+                              data=storedData(track, record[4]))
         session.add(trackId, track, keep=not saved)
 
     def _isStored(self, trackId):
@@ -891,7 +892,7 @@ class TrackingStorage(Persistent, Contained):
         for name in track.metadata_attributes[4:]:
             track.__dict__.pop(name, None)
         self._setState(track, record)
-        track.__dict__.update(_stored=raw, data=record[4])
+        track.__dict__.update(_stored=raw, data=storedData(track, record[4]))
 
     def _trackIdOf(self, track):
         """The id of a track object of this storage that is still stored.
@@ -966,7 +967,8 @@ class TrackingStorage(Persistent, Contained):
         self._reindex(trackId, changed)
         track.__dict__.update(timeStamp=changed.timeStamp,
                               _stored=changed.__dict__['_stored'],
-                              data=changed.__dict__['data'])
+                              data=storedData(track,
+                                              changed.__dict__['data']))
         sessionOf(self).markStored(trackId)
         notify(TrackModifiedEvent(track))
         return track.__name__

@@ -161,6 +161,15 @@ class TrackData:
         track.__dict__['data'] = value
 
 
+def storedData(track, data):
+    """What a stored track keeps in its ``__dict__`` as its plain ``data``:
+    the data itself, to be tracked when read, or, where a subclass hides
+    ``TrackData`` under a ``data`` of its own, tracked at once."""
+    if isinstance(getattr(type(track), 'data', None), TrackData):
+        return data
+    return tracked(data, ownerOf(track))
+
+
 def tracked(value, owner):
     """Plain data (as decoded from a record) in tracked containers."""
     if owner is None:
@@ -233,6 +242,7 @@ def _restoreState(track, state):
     track.__dict__.update(state)
     # the state's data stays as it was for another rollback: it is plain,
     # and reading it makes tracked copies (TrackData)
+    track.__dict__['data'] = storedData(track, state['data'])
 
 
 _CONTAINERS = frozenset((dict, list, TrackedDict, TrackedList))

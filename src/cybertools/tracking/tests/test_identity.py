@@ -22,6 +22,10 @@ from cybertools.tracking.records import encodeRecord
 from cybertools.tracking.session import sessionOf
 
 
+class ItemWithData(Track):
+    data = {}
+
+
 class DatabaseTestCase(unittest.TestCase):
 
     def setUp(self):
@@ -125,6 +129,19 @@ class IdentityTest(DatabaseTestCase):
         track = self.storage[name]
         track.data['n'].append(2)
         self.assertEqual(self.storage[name].data, {'n': [1, 2]})
+
+    def test_a_class_with_data_of_its_own_tracks_changes(self):
+        # a class attribute ``data`` (a default, as older code has it)
+        # hides the lazy TrackData: the data is tracked at once instead
+        storage = TrackingStorage(trackFactory=ItemWithData)
+        self.conn.root()['items'] = storage
+        name = storage.saveUserTrack('t', 0, 'u', {'n': [1]})
+        self.tm.commit()
+        storage[name].data['n'].append(2)
+        self.tm.commit()
+        self.assertEqual(decodeRecord(storage._records[parseTrackId(name)])[4],
+                         {'n': [1, 2]})
+        self.assertEqual(ItemWithData.data, {})
 
     def test_an_invalid_change_fails_the_commit(self):
         track = self.storage['0000001']
