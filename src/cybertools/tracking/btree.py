@@ -446,8 +446,10 @@ class TrackingStorage(Persistent, Contained):
         checkRunId(runId)
         checkName(taskId, 'taskId')
         userName = ANONYMOUS if userName is None else userName
+        currentRun = None
         if not runId:
-            runId = self._currentRuns.get(taskId, 0)
+            # (runs are never removed: the current one is there)
+            runId = currentRun = self._currentRuns.get(taskId, 0)
         if update and runId:
             last = self.getLastUserTrack(taskId, runId, userName)
             if last is not None:
@@ -455,7 +457,7 @@ class TrackingStorage(Persistent, Contained):
         session = sessionOf(self)
         track = self._newTrack(taskId, runId, userName, data, timeStamp)
         record, values = self._check(track, newRun=not runId,
-                                     session=session)
+                                     session=session, knownRun=currentRun)
         if not runId:
             # a run started for a track starts at the track's time
             runId = self._startRun(taskId, record[3])
@@ -925,17 +927,18 @@ class TrackingStorage(Persistent, Contained):
             runId = self._currentRuns.get(taskId, 0)
         return taskId, runId, userName
 
-    def _check(self, track, newRun=False, session=None):
+    def _check(self, track, newRun=False, session=None, knownRun=None):
         """Check a track object's state before storing it.
 
         Returns the record to store (a list, see records.py) and the index
         values; changes nothing. With ``newRun`` the track's run is still
-        to be started.
+        to be started; ``knownRun`` is a run known to be there (the
+        task's current one).
         """
         taskId = checkName(track.taskId, 'taskId')
         userName = checkName(track.userName, 'userName')
         runId = checkRunId(track.runId)
-        if not newRun:
+        if not newRun and runId != knownRun:
             self._getRun(runId)
         timeStamp = checkTime(track.timeStamp, 'timeStamp')
         data = checkData(track.data)

@@ -205,7 +205,14 @@ class TrackIndex(Persistent):
             found.update(keys)
             return
         if found is not None:
-            keys = sorted(unpackKeys(found) + keys)
+            packed = array.array('q')
+            packed.frombytes(found)
+            if len(packed) + len(keys) <= SMALL and packed[-1] < keys[0]:
+                # the common case: later keys, still few
+                packed.extend(keys)
+                tree[value] = packed.tobytes()
+                return
+            keys = sorted(packed.tolist() + keys)
         tree[value] = (packKeys(keys) if len(keys) <= SMALL
                        else self.family.II.TreeSet(keys))
 
