@@ -13,9 +13,10 @@ storage is not in a database):
   them again, as ZODB keeps the objects it uses often;
 - a track tells its session when its metadata or data are set or its data
   change in place (``data`` is kept in ``TrackedDict`` and ``TrackedList``
-  containers); the session then joins the transaction, stores and
-  reindexes the changed tracks just before the transaction commits, and
-  gives them back their stored state when it aborts.
+  containers from the first time it is read, see ``TrackData``); the
+  session then joins the transaction, stores and reindexes the changed
+  tracks just before the transaction commits, and gives them back their
+  stored state when it aborts.
 
 A change through a list or dict taken out of a track's data is seen as
 long as that container is in use: the containers keep their track alive.
