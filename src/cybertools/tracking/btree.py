@@ -49,6 +49,7 @@ from cybertools.tracking.results import LazyResult
 from cybertools.tracking.results import TrackResult
 from cybertools.tracking.session import TrackData
 from cybertools.tracking.session import ownerOf
+from cybertools.tracking.session import setStoredData
 from cybertools.tracking.session import sessionOf
 from cybertools.tracking.session import storedData
 from cybertools.tracking.session import tracked
@@ -66,6 +67,8 @@ LAYOUT = 2
 # The user name of tracks saved without one (userName=None: a job run
 # without a principal, say).
 ANONYMOUS = '(anonymous)'
+
+_MISSING = object()
 
 
 def formatTime(timeStamp):
@@ -221,9 +224,18 @@ class Track:
             return
         if name == 'data':
             value = tracked(value, ownerOf(self))
+        old = self.__dict__.get(name, _MISSING)
         object.__setattr__(self, name, value)
         if name == 'data' or name in self.metadata_attributes:
-            session.markChanged(parseTrackId(self.__name__), self)
+            try:
+                session.markChanged(parseTrackId(self.__name__), self)
+            except BaseException:
+                # refused at once (a storage in no database): as it was
+                if old is _MISSING:
+                    self.__dict__.pop(name, None)
+                else:
+                    self.__dict__[name] = old
+                raise
 
     def _trackChanged(self):
         """Called by the containers of the data when they change."""
@@ -893,8 +905,10 @@ class TrackingStorage(Persistent, Contained):
         record = decodeRecord(raw)
         for name in track.metadata_attributes[4:]:
             track.__dict__.pop(name, None)
+        data = track.__dict__.get('data')
         self._setState(track, record)
-        track.__dict__.update(_stored=raw, data=storedData(track, record[4]))
+        track.__dict__.update(_stored=raw, data=data)
+        setStoredData(track, record[4])
 
     def _trackIdOf(self, track):
         """The id of a track object of this storage that is still stored.
@@ -969,9 +983,8 @@ class TrackingStorage(Persistent, Contained):
         trackId = parseTrackId(track.__name__)
         self._reindex(trackId, changed)
         track.__dict__.update(timeStamp=changed.timeStamp,
-                              _stored=changed.__dict__['_stored'],
-                              data=storedData(track,
-                                              changed.__dict__['data']))
+                              _stored=changed.__dict__['_stored'])
+        setStoredData(track, changed.__dict__['data'])
         sessionOf(self).markStored(trackId)
         notify(TrackModifiedEvent(track))
         return track.__name__

@@ -16,7 +16,8 @@ storage is not in a database):
   containers from the first time it is read, see ``TrackData``); the
   session then joins the transaction, stores and reindexes the changed
   tracks just before the transaction commits, and gives them back their
-  stored state when it aborts.
+  stored state when it aborts. A storage in no database has no commit to
+  wait for: there a change is stored at once.
 
 A change through a list or dict taken out of a track's data is seen as
 long as that container is in use: the containers keep their track alive.
@@ -40,18 +41,35 @@ class Owner:
     def __init__(self, track=None):
         self.track = track
 
-    def changed(self):
+    def undoFor(self, container):
+        """A copy to restore a container from if its change is refused, or
+        None: only a track of a storage in no database stores (and so may
+        refuse) each change at once."""
         track = self.track
-        if track is not None:
+        session = None if track is None else track.__dict__.get('_session')
+        if session is None or session.jar is not None:
+            return None
+        return container._copy()
+
+    def changed(self, container=None, undo=None):
+        track = self.track
+        if track is None:
+            return
+        try:
             track._trackChanged()
+        except BaseException:
+            if undo is not None:
+                container._restore(undo)
+            raise
 
 
 def _mutator(kind, name):
     base = getattr(kind, name)
 
     def method(self, *args, **kw):
+        undo = self._owner.undoFor(self)
         result = base(self, *args, **kw)
-        self._owner.changed()
+        self._owner.changed(self, undo)
         return result
     method.__name__ = name
     return method
@@ -63,9 +81,17 @@ class TrackedDict(dict):
 
     __slots__ = ('_owner',)
 
+    def _copy(self):
+        return dict(self)
+
+    def _restore(self, copy):
+        dict.clear(self)
+        dict.update(self, copy)
+
     def __setitem__(self, key, value):
+        undo = self._owner.undoFor(self)
         dict.__setitem__(self, key, tracked(value, self._owner))
-        self._owner.changed()
+        self._owner.changed(self, undo)
 
     def setdefault(self, key, default=None):
         if key not in self:
@@ -73,9 +99,10 @@ class TrackedDict(dict):
         return dict.__getitem__(self, key)
 
     def update(self, *args, **kw):
+        undo = self._owner.undoFor(self)
         for key, value in dict(*args, **kw).items():
             dict.__setitem__(self, key, tracked(value, self._owner))
-        self._owner.changed()
+        self._owner.changed(self, undo)
 
     def __ior__(self, other):
         self.update(other)
@@ -95,25 +122,36 @@ class TrackedList(list):
 
     __slots__ = ('_owner',)
 
+    def _copy(self):
+        return list(self)
+
+    def _restore(self, copy):
+        list.__setitem__(self, slice(None), copy)
+
     def __setitem__(self, index, value):
         if isinstance(index, slice):
             value = [tracked(item, self._owner) for item in value]
         else:
             value = tracked(value, self._owner)
+        undo = self._owner.undoFor(self)
         list.__setitem__(self, index, value)
-        self._owner.changed()
+        self._owner.changed(self, undo)
 
     def append(self, value):
+        undo = self._owner.undoFor(self)
         list.append(self, tracked(value, self._owner))
-        self._owner.changed()
+        self._owner.changed(self, undo)
 
     def insert(self, index, value):
+        undo = self._owner.undoFor(self)
         list.insert(self, index, tracked(value, self._owner))
-        self._owner.changed()
+        self._owner.changed(self, undo)
 
     def extend(self, values):
-        list.extend(self, [tracked(value, self._owner) for value in values])
-        self._owner.changed()
+        values = [tracked(value, self._owner) for value in values]
+        undo = self._owner.undoFor(self)
+        list.extend(self, values)
+        self._owner.changed(self, undo)
 
     def __iadd__(self, values):
         self.extend(values)
@@ -160,6 +198,50 @@ class TrackData:
 
     def __set__(self, track, value):
         track.__dict__['data'] = value
+
+
+def setStoredData(track, plain):
+    """Give a stored track ``plain`` data as it is stored now (after an
+    abort, a rollback or an update). Where the data is in tracked
+    containers, they are changed in place: containers taken out of the
+    track before stay the track's, so that a change through them is
+    stored, as with persistent objects."""
+    state = track.__dict__
+    data, owner = state.get('data'), state.get('_owner')
+    if owner is not None and type(data) is TrackedDict and \
+            data._owner is owner and type(plain) is dict:
+        _restoreInPlace(data, plain, owner, {id(data)})
+    else:
+        state['data'] = storedData(track, plain)
+
+
+def _restoreInPlace(container, plain, owner, reused):
+    if type(container) is TrackedDict:
+        held = dict(container)
+        dict.clear(container)
+        for key, value in plain.items():
+            dict.__setitem__(container, key,
+                             _reused(held.get(key), value, owner, reused))
+    else:
+        held = list(container)
+        list.__setitem__(container, slice(None), [
+            _reused(held[i] if i < len(held) else None, value, owner,
+                    reused)
+            for i, value in enumerate(plain)])
+
+
+def _reused(held, value, owner, reused):
+    """A held container made to hold ``value``, where the kinds agree (and
+    it is not used elsewhere in the data already); else ``value`` in new
+    tracked containers."""
+    kind = type(held)
+    if kind in _TRACKED and held._owner is owner and \
+            type(value) is (dict if kind is TrackedDict else list) and \
+            id(held) not in reused:
+        reused.add(id(held))
+        _restoreInPlace(held, value, owner, reused)
+        return held
+    return tracked(value, owner)
 
 
 def storedData(track, data):
@@ -238,12 +320,14 @@ def _stateOf(track):
 
 def _restoreState(track, state):
     for name in list(track.__dict__):
-        if name not in state:
+        if name not in state and name != '_owner':
             del track.__dict__[name]
+    data = track.__dict__.get('data')
     track.__dict__.update(state)
+    track.__dict__['data'] = data
     # the state's data stays as it was for another rollback: it is plain,
-    # and reading it makes tracked copies (TrackData)
-    track.__dict__['data'] = storedData(track, state['data'])
+    # and what the track gets are tracked copies
+    setStoredData(track, state['data'])
 
 
 _CONTAINERS = frozenset((dict, list, TrackedDict, TrackedList))
@@ -342,8 +426,21 @@ class TrackSession:
         self.dirty.pop(trackId, None)
 
     def markChanged(self, trackId, track):
+        if self.jar is None:
+            self._storeNow(trackId, track)
+            return
         self.dirty[trackId] = track
         self._join()
+
+    def _storeNow(self, trackId, track):
+        """Store a change of a track of a storage in no database at once:
+        there is no commit of its own to wait for, nor one we could know
+        of (the storage may yet be added to a connection of any
+        transaction manager, and the change must go with it). A change
+        that cannot be stored raises here, before anything is stored; the
+        track or container that changed undoes it."""
+        if self.storage._isStored(trackId):
+            self.storage._storeChanged(trackId, track)
 
     def markStored(self, trackId):
         self.dirty.pop(trackId, None)

@@ -108,6 +108,33 @@ class IdentityTest(DatabaseTestCase):
         other, tm = self.otherStorage()
         self.assertEqual(other['0000001'].data, {'n': 0})
 
+    def test_containers_taken_before_an_abort_stay_the_tracks(self):
+        # as with persistent objects: after the abort they hold the stored
+        # state, and a change through them is stored
+        track = self.storage['0000001']
+        track.data['items'] = [1]
+        self.tm.commit()
+        data, items = track.data, track.data['items']
+        data['n'] = 99
+        items.append(2)
+        self.tm.abort()
+        self.assertEqual((data, items), ({'n': 0, 'items': [1]}, [1]))
+        self.assertIs(track.data, data)
+        items.append(3)
+        data['n'] = 7
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'n': 7, 'items': [1, 3]})
+
+    def test_containers_taken_before_an_update_stay_the_tracks(self):
+        track = self.storage['0000001']
+        data = track.data
+        self.storage.updateTrack(track, {'m': 1})
+        data['k'] = 2
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'n': 0, 'm': 1, 'k': 2})
+
     def test_a_change_after_an_abort_is_stored(self):
         track = self.storage['0000001']
         track.data['n'] = 99
@@ -142,6 +169,45 @@ class IdentityTest(DatabaseTestCase):
         self.assertEqual(decodeRecord(storage._records[parseTrackId(name)])[4],
                          {'n': [1, 2]})
         self.assertEqual(ItemWithData.data, {})
+
+    def test_a_change_before_the_storage_is_in_a_database_is_kept(self):
+        # in no database a change is stored at once, so it goes with the
+        # storage into whatever connection (and transaction manager) it is
+        # added to
+        storage = TrackingStorage()
+        name = storage.saveUserTrack('t', 0, 'u', {'n': [1]})
+        track = storage[name]
+        track.data['n'].append(2)
+        track.userName = 'v'
+        self.conn.root()['new'] = storage
+        self.tm.commit()
+        transaction.abort()     # the default manager's transaction
+        other, tm = self.otherStorage()
+        other = other._p_jar.root()['new']
+        self.assertEqual(other[name].data, {'n': [1, 2]})
+        self.assertEqual([t.__name__ for t in other.query(userName='v')],
+                         [name])
+
+    def test_an_invalid_change_in_no_database_is_refused(self):
+        # refused at once, and undone: in the track and in the containers
+        # taken out of it
+        storage = TrackingStorage()
+        name = storage.saveUserTrack('t', 0, 'u', {'n': 1, 'l': [1]})
+        track = storage[name]
+        data, items = track.data, track.data['l']
+        with self.assertRaises(TypeError):
+            data['n'] = object()
+        with self.assertRaises(TypeError):
+            items.append(object())
+        with self.assertRaises(TypeError):
+            track.userName = 5
+        self.assertEqual((data, items), ({'n': 1, 'l': [1]}, [1]))
+        self.assertEqual((track.data, track.userName), ({'n': 1, 'l': [1]},
+                                                        'u'))
+        self.assertEqual(decodeRecord(storage._records[parseTrackId(name)]),
+                         ['t', 1, 'u', track.timeStamp, {'n': 1, 'l': [1]}])
+        items.append(2)
+        self.assertEqual(storage[name].data['l'], [1, 2])
 
     def test_an_invalid_change_fails_the_commit(self):
         track = self.storage['0000001']
@@ -205,6 +271,24 @@ class SavepointTest(DatabaseTestCase):
         other, tm = self.otherStorage()
         self.assertEqual([t.data['n'] for t in other.values()], [10, 1, 2])
         self.assertEqual(other.checkIndexes(), [])
+
+    def test_containers_taken_before_a_rollback_stay_the_tracks(self):
+        track = self.storage['0000001']
+        savepoint = self.tm.savepoint()     # before the data was read
+        data = track.data
+        data['items'] = [1]
+        items = data['items']
+        inner = self.tm.savepoint()
+        items.append(2)
+        inner.rollback()
+        self.assertEqual((data, items), ({'n': 0, 'items': [1]}, [1]))
+        savepoint.rollback()
+        self.assertEqual(data, {'n': 0})
+        self.assertIs(track.data, data)
+        data['n'] = 5
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'n': 5})
 
     def test_saves_after_a_rollback_are_kept(self):
         storage = self.storage

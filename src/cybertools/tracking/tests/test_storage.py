@@ -409,10 +409,15 @@ class IndexValueKindTest(RefusalTestCase):
                            track, {'state': 5})
         self.assertRefused(self.storage, track.update, {'state': 5})
 
-    def test_reindex_with_value_of_other_kind(self):
+    def test_change_in_place_with_value_of_other_kind(self):
+        # a storage in no database stores a change at once: the change
+        # itself is refused, and the track is as stored again
         track = self.storage[self.trackId]
-        track.data['state'] = 5
-        self.assertRefused(self.storage, self.storage.reindexTrack, track)
+
+        def change():
+            track.data['state'] = 5
+        self.assertRefused(self.storage, change)
+        self.assertEqual(track.data, {'state': 'new'})
 
     def test_unindexable_value_refused_while_index_is_empty(self):
         storage = TrackingStorage(StateTrack)
