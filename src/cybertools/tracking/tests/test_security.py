@@ -332,13 +332,14 @@ class SavePermissionTests(SecurityTestCase):
         self.assertTrue(self.storage.getRun(runId=4).finished)
 
     def test_setting_track_data_is_allowed(self):
-        """set_schema: the track may be changed; the change is stored when
-        the transaction commits (or at once with modified(), next test)."""
+        """set_schema: the track may be changed; the change is stored (at
+        once: the storage is in no database; in one, when the transaction
+        commits, or at once with modified(), next test)."""
         track = self.proxy['0000001']
         track.data = {'answer': 10}
         self.assertEqual(track.data, {'answer': 10})
         self.assertEqual(decodeRecord(self.storage._records[1])[4],
-                         {'answer': 1})
+                         {'answer': 10})
         transaction.commit()
         self.assertEqual(decodeRecord(self.storage._records[1])[4],
                          {'answer': 10})
