@@ -137,8 +137,8 @@ class TrackIndex(Persistent):
             if value is not None:
                 if not self._fits(name, tree, value, (trackId,)):
                     continue
-                self._insertKey(tree, value, key)
-        self._insertKey(self.users, values['userName'], key)
+                self._insertKeys(tree, value, [key])
+        self._insertKeys(self.users, values['userName'], [key])
         return True
 
     def _crowd(self, trackId):
@@ -230,18 +230,6 @@ class TrackIndex(Persistent):
 
     def removeCrowded(self, trackId):
         self.crowded.remove(trackId)
-
-    def _insertKey(self, tree, value, key):
-        keys = tree.get(value)
-        if keys is None:
-            tree[value] = packKeys([key])
-        elif type(keys) is bytes:
-            found = unpackKeys(keys)
-            bisect.insort(found, key)
-            tree[value] = (packKeys(found) if len(found) <= SMALL
-                           else self.family.II.TreeSet(found))
-        else:
-            keys.insert(key)
 
     def keys(self, tree, value):
         """The keys stored under a value (None if there are none), as a
