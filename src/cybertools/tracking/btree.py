@@ -503,7 +503,7 @@ class TrackingStorage(Persistent, Contained):
         if trackId <= mark:
             # restored below the merged ones: indexed at once
             if not self._index.add(trackId, values):
-                self._crowdedChanged(session)
+                self._pendingTracksChanged(session)
             return
         # A save does not bring the pending tracks up to date (that would
         # read what other writers saved, at every save): the next lookup
@@ -711,9 +711,8 @@ class TrackingStorage(Persistent, Contained):
         index = self._freshIndex(self._records.keys(), progress)
         self._index = index
         self._trackLanes.setAllMerged(self._records)
-        # other connections rebuild their pending tracks (the crowded ones
-        # may be others now)
-        self._crowdedChanged()
+        # (the crowded tracks may be others now)
+        self._pendingTracksChanged()
 
     def _freshIndex(self, trackIds, progress=None):
         """An index of these tracks, built from their records."""
@@ -999,10 +998,9 @@ class TrackingStorage(Persistent, Contained):
             self._records[trackId] = raw
             if trackId <= self._trackLanes.merged(trackId):
                 if not self._index.add(trackId, values):
-                    self._crowdedChanged()
+                    self._pendingTracksChanged()
             else:
-                self._pendingChanges.change(1)
-                sessionOf(self).pending = None
+                self._pendingTracksChanged()
         else:
             raw = self._records[trackId]
         track.__dict__['_stored'] = raw
@@ -1018,15 +1016,13 @@ class TrackingStorage(Persistent, Contained):
                 index.remove(key, self._indexValues(trackId, record))
             elif trackId in index.crowdedIds():
                 index.removeCrowded(trackId)
-                self._crowdedChanged()
+                self._pendingTracksChanged()
         else:
-            # other connections rebuild their pending tracks
-            self._pendingChanges.change(1)
-            sessionOf(self).pending = None
+            self._pendingTracksChanged()
 
-    def _crowdedChanged(self, session=None):
-        """Crowded tracks (index.py) came or went: every connection
-        rebuilds its pending tracks, which hold them."""
+    def _pendingTracksChanged(self, session=None):
+        """A pending or crowded track (index.py) was changed, removed or
+        added out of turn: every connection rebuilds its pending tracks."""
         self._pendingChanges.change(1)
         (session or sessionOf(self)).pending = None
 
