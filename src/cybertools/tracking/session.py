@@ -391,11 +391,7 @@ class TrackSession:
             return None
         track = ref()
         if track is not None:
-            recent = self.recent
-            if trackId in recent:
-                recent.move_to_end(trackId)
-            else:
-                self._keep(trackId, track)
+            self._keep(trackId, track)
         return track
 
     def add(self, trackId, track, keep=True):
