@@ -47,7 +47,7 @@ class Owner:
         refuse) each change at once."""
         track = self.track
         session = None if track is None else track.__dict__.get('_session')
-        if session is None or session.jar is not None:
+        if session is None or not session.storesAtOnce:
             return None
         return container._copy()
 
@@ -421,8 +421,14 @@ class TrackSession:
         self.recent.pop(trackId, None)
         self.dirty.pop(trackId, None)
 
+    @property
+    def storesAtOnce(self):
+        """Whether a change is stored at once: in no database (see
+        _storeNow), where there is no commit to wait for."""
+        return self.jar is None
+
     def markChanged(self, trackId, track):
-        if self.jar is None:
+        if self.storesAtOnce:
             self._storeNow(trackId, track)
             return
         self.dirty[trackId] = track
