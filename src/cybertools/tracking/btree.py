@@ -61,8 +61,8 @@ from cybertools.tracking.validation import checkTime
 
 # The layout of a storage's state: 1 partitions, pickled records, stored
 # run ends; 2 lanes, JSON records, indexes built in batches, derived run
-# ends (see TrackingStorage.upgrade).
-LAYOUT = 2
+# ends; 3 the same with counts in the index (see TrackingStorage.upgrade).
+LAYOUT = 3
 
 # The user name of tracks saved without one (userName=None: a job run
 # without a principal, say).
@@ -693,12 +693,19 @@ class TrackingStorage(Persistent, Contained):
 
         Layout 1 kept pickled records, run ends and indexes in partitions;
         layout 2 keeps JSON records (records.py) in one tree, ids in lanes
-        and indexes built in batches. Ids, time stamps, data, runs and
-        their states stay as they were; the indexes are built anew.
-        ``progress`` as for ``reindexTracks``.
+        and indexes built in batches; layout 3 adds the counts of the
+        index (index.py; a storage of layout 2 works, and counts its
+        sets). Ids, time stamps, data, runs and their states stay as they
+        were; the indexes are built anew. ``progress`` as for
+        ``reindexTracks``.
         """
         from cybertools.tracking.upgrade import upgradeStorage
-        return upgradeStorage(self, progress)
+        rewritten = upgradeStorage(self, progress)
+        if self._index.counts is None:
+            self.reindexTracks(progress)
+        if self.__dict__.get('layout') != LAYOUT:
+            self.layout = LAYOUT
+        return rewritten
 
     def setupIndexes(self):
         if set(self._index.names) != set(valueIndexNames(

@@ -13,6 +13,12 @@ an order key (keys.py), so all of this lives in the C-level BTrees of the
     task, the run and the further index attributes of the track class);
 ``users``
     user name -> the keys of the user's tracks;
+``counts``
+    index name -> value -> how many keys its tree set holds, for the
+    values with a tree set of their own (see below): a count of a
+    value's tracks reads one bucket of it instead of every bucket of
+    the set (an index made before there were counts has none, and counts
+    the set);
 ``crowded``
     the ids of the tracks that got no key: more tracks than there are
     keys for one microsecond (``keys.SEQ_MASK`` + 1) share its time stamp,
@@ -73,6 +79,7 @@ class TrackIndex(Persistent):
     track of an index made before there were crowded tracks)."""
 
     crowded = None
+    counts = None
 
     family = BTrees.family64
 
@@ -86,8 +93,11 @@ class TrackIndex(Persistent):
         # indexed under it, and reported by checkIndexes
         self.refused = OO.BTree()
         self.crowded = II.TreeSet()
+        self.counts = OO.BTree()
+        self.counts['userName'] = OO.BTree()
         for name in valueIndexNames(names):
             self.values[name] = OO.BTree()
+            self.counts[name] = OO.BTree()
 
     @property
     def names(self):
@@ -137,8 +147,9 @@ class TrackIndex(Persistent):
             if value is not None:
                 if not self._fits(name, tree, value, (trackId,)):
                     continue
-                self._insertKeys(tree, value, [key])
-        self._insertKeys(self.users, values['userName'], [key])
+                self._insertKeys(tree, value, [key], self._countsOf(name))
+        self._insertKeys(self.users, values['userName'], [key],
+                         self._countsOf('userName'))
         return True
 
     def _crowd(self, trackId):
@@ -191,18 +202,28 @@ class TrackIndex(Persistent):
             tree = self.values[name]
             if self._fits(name, tree, value,
                           [trackId for key, trackId in found]):
-                self._insertKeys(tree, value, [key for key, _ in found])
+                self._insertKeys(tree, value, [key for key, _ in found],
+                                 self._countsOf(name))
+        userCounts = self._countsOf('userName')
         for user, keys in byUser.items():
-            self._insertKeys(self.users, user, keys)
+            self._insertKeys(self.users, user, keys, userCounts)
         for trackId in crowded:
             self._crowd(trackId)
         return crowded
 
-    def _insertKeys(self, tree, value, keys):
+    def _countsOf(self, name):
+        """The counts of an index's tree sets (None in an index made
+        before there were counts)."""
+        counts = self.counts
+        return None if counts is None else counts[name]
+
+    def _insertKeys(self, tree, value, keys, counts):
         """Add keys (in order) to those of a value."""
         found = tree.get(value)
         if found is not None and type(found) is not bytes:
-            found.update(keys)
+            added = found.update(keys)
+            if counts is not None:
+                counts[value] += added
             return
         if found is not None:
             packed = array.array('q')
@@ -213,8 +234,12 @@ class TrackIndex(Persistent):
                 tree[value] = packed.tobytes()
                 return
             keys = sorted(packed.tolist() + keys)
-        tree[value] = (packKeys(keys) if len(keys) <= SMALL
-                       else self.family.II.TreeSet(keys))
+        if len(keys) <= SMALL:
+            tree[value] = packKeys(keys)
+            return
+        tree[value] = self.family.II.TreeSet(keys)
+        if counts is not None:
+            counts[value] = len(keys)
 
     def remove(self, key, values):
         trackId = self.timeline.pop(key)
@@ -225,8 +250,9 @@ class TrackIndex(Persistent):
                 if refused is not None and trackId in refused:
                     refused.remove(trackId)
                     continue
-                _removeKey(tree, value, key)
-        _removeKey(self.users, values['userName'], key)
+                _removeKey(tree, value, key, self._countsOf(name))
+        _removeKey(self.users, values['userName'], key,
+                   self._countsOf('userName'))
 
     def removeCrowded(self, trackId):
         self.crowded.remove(trackId)
@@ -404,10 +430,28 @@ class TrackIndex(Persistent):
                 found.append('%s: missing %s' % (label, _describe(missing)))
             if stale:
                 found.append('%s: stale %s' % (label, _describe(stale)))
+        found.extend(self._countDifferences())
+        return found
+
+    def _countDifferences(self):
+        """Describe the counts that are not the size of their tree set."""
+        if self.counts is None:
+            return []
+        found = []
+        trees = [('userName', self.users)] + list(self.values.items())
+        for name, tree in trees:
+            counts = self.counts[name]
+            sizes = {value: len(keys) for value, keys in tree.items()
+                     if type(keys) is not bytes}
+            for value in sorted(set(sizes) | set(counts), key=repr):
+                size, count = sizes.get(value), counts.get(value)
+                if size != count:
+                    found.append('%s %r: %s counted, %s keys'
+                                 % (name, value, count, size))
         return found
 
 
-def _removeKey(tree, value, key):
+def _removeKey(tree, value, key, counts):
     keys = tree[value]
     if type(keys) is bytes:
         found = unpackKeys(keys)
@@ -418,9 +462,14 @@ def _removeKey(tree, value, key):
             del tree[value]
         return
     keys.remove(key)
-    if not keys:
-        # no empty sets: the keys of an index are the values in use
-        del tree[value]
+    if keys:
+        if counts is not None:
+            counts[value] -= 1
+        return
+    # no empty sets: the keys of an index are the values in use
+    del tree[value]
+    if counts is not None:
+        del counts[value]
 
 
 def packKeys(keys):

@@ -1,5 +1,5 @@
-"""Upgrading a storage of the first layout (2.0.0.dev0) to the current
-one; see ``TrackingStorage.upgrade``.
+"""Upgrading a storage of the first layout (2.0.0.dev0) to the one of
+lanes and JSON records; see ``TrackingStorage.upgrade``.
 
 The first layout kept tracks, runs and indexes in partitions, records as
 pickles and a stored ``end`` in every run. The upgrade moves records and
@@ -64,7 +64,6 @@ def upgradeStorage(storage, progress=None):
     trackLanes.setAllMerged(records)
     del storage._partitions
     del storage._trackCount
-    storage.layout = 2
     return rewritten
 
 

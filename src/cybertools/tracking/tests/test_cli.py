@@ -395,7 +395,8 @@ class CheckReindexTest(CommandTestCase):
             storage.indexPending()
             first = min(storage._index.keys(storage._index.values['taskId'],
                                             'quiz'))
-            _removeKey(storage._index.values['taskId'], 'quiz', first)
+            _removeKey(storage._index.values['taskId'], 'quiz', first,
+                       storage._index.counts['taskId'])
         result = self.run_('check')
         self.assertEqual(result.returncode, 1)
         self.assertIn("taskId 'quiz': missing track 0000001", result.stdout)

@@ -16,6 +16,7 @@ import time
 import unittest
 from urllib.request import urlopen
 
+from cybertools.tracking.btree import LAYOUT
 from cybertools.tracking.testing import freePort
 
 README = os.path.join(os.path.dirname(__file__), *['..'] * 4, 'README.txt')
@@ -133,8 +134,8 @@ class ReadmeExamplesTest(unittest.TestCase):
         elif command == 'reindex':
             self.assertEqual(out, 'reindexed 8 tracks\n')
         elif command == 'upgrade':
-            self.assertEqual(out, 'the storage is in the current layout (2) '
-                                  'already: nothing to do\n')
+            self.assertEqual(out, 'the storage is in the current layout '
+                                  '(%i) already: nothing to do\n' % LAYOUT)
         elif command == 'purge':
             self.assertEqual(out, 'removed 0 tracks\n')
         elif command == 'forget-user':

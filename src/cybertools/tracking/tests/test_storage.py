@@ -628,7 +628,7 @@ class IndexConsistencyTest(ComponentsTestCase):
         self.assertTrue(self.storage.checkIndexes())
         index.timeline[key] = trackId
         self.assertConsistent()
-        _removeKey(index.values['state'], 'new', key)
+        _removeKey(index.values['state'], 'new', key, index.counts['state'])
         self.assertTrue(self.storage.checkIndexes())
 
     def test_after_update_track(self):

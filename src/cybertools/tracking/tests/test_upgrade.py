@@ -1,5 +1,6 @@
-"""A storage written in the first layout (tests/fixtures/layout1.fs, see
-its README.txt) opens, is upgraded and keeps everything."""
+"""Storages written in the first and the second layout
+(tests/fixtures/layout1.fs and layout2.fs, see their README.txt) open, are
+upgraded and keep everything."""
 
 import os
 import shutil
@@ -12,7 +13,8 @@ from ZODB.FileStorage import FileStorage
 
 from cybertools.tracking.btree import LAYOUT
 
-FIXTURE = os.path.join(os.path.dirname(__file__), 'fixtures', 'layout1.fs')
+FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+FIXTURE = os.path.join(FIXTURES, 'layout1.fs')
 
 # What the fixture holds, as contents() shows it.
 TRACKS = [
@@ -49,14 +51,17 @@ def contents(storage):
     return tracks, runs, current, users
 
 
-class UpgradeTest(unittest.TestCase):
+class FixtureTestCase(unittest.TestCase):
+    """A copy of a fixture, opened."""
+
+    fixture = FIXTURE
 
     def setUp(self):
         transaction.abort()
         self.directory = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.directory)
         self.path = os.path.join(self.directory, 'Data.fs')
-        shutil.copy(FIXTURE, self.path)
+        shutil.copy(self.fixture, self.path)
         self.open()
 
     def tearDown(self):
@@ -76,6 +81,9 @@ class UpgradeTest(unittest.TestCase):
         transaction.commit()
         self.close()
         self.open()
+
+
+class UpgradeTest(FixtureTestCase):
 
     def checkTracks(self, storage):
         tracks, runs, current, users = contents(storage)
@@ -149,6 +157,63 @@ class UpgradeTest(unittest.TestCase):
         self.assertEqual(storage.getRun('quiz').end, storage[name].timeStamp)
 
 
+LAYOUT2_TRACKS = (
+    [('%07i' % (i + 1), 'quiz', 1, 'alice' if i % 2 else 'bob',
+      1700000000.0 + i, {'i': i}) for i in range(100)] +
+    [('%07i' % (i + 101), 'reading', 2, 'carol', 1700000200.0 + i,
+      {'page': i}) for i in range(3)])
+del LAYOUT2_TRACKS[1]
+LAYOUT2_TRACKS[1] = LAYOUT2_TRACKS[1][:5] + ({'i': 2, 'checked': True},)
+LAYOUT2_TRACKS[3] = LAYOUT2_TRACKS[3][:5] + ({'i': -5},)
+
+
+class Layout2Test(FixtureTestCase):
+    """A storage of the second layout works as it is (its index has no
+    counts, and counts its sets), and the upgrade adds the counts."""
+
+    fixture = os.path.join(FIXTURES, 'layout2.fs')
+
+    def checkTracks(self, storage):
+        tracks = contents(storage)[0]
+        # updateTrack gave 0000003 the time of the update: the latest
+        updated = tracks[1]
+        self.assertGreater(updated[4], max(t[4] for t in LAYOUT2_TRACKS))
+        tracks[1] = updated[:4] + (1700000002.0,) + updated[5:]
+        self.assertEqual(tracks, LAYOUT2_TRACKS)
+        self.assertEqual(storage.query(taskId='quiz')[-1].__name__,
+                         '0000003')
+        self.assertEqual(len(storage.query(taskId='quiz')), 99)
+        self.assertEqual(len(storage.query(userName='carol')), 3)
+        self.assertEqual(storage.getLastUserTrack('quiz', 1, 'alice').__name__,
+                         '0000100')
+        self.assertEqual(storage.getRun('quiz'), None)
+        self.assertTrue(storage.getRuns()[0].finished)
+        self.assertEqual(storage.checkIndexes(), [])
+
+    def test_works_as_it_is(self):
+        storage = self.root['tracks']
+        self.assertEqual(storage.layout, 2)
+        self.assertIsNone(storage._index.counts)
+        self.checkTracks(storage)
+        storage.saveUserTrack('quiz', 1, 'bob', {})
+        storage.indexPending()
+        self.assertEqual(len(storage.query(taskId='quiz')), 100)
+        self.assertEqual(storage.checkIndexes(), [])
+        self.assertEqual(storage.layout, 2)
+
+    def test_upgrade_adds_the_counts(self):
+        storage = self.root['tracks']
+        self.assertEqual(storage.upgrade(), 0)
+        self.assertEqual(storage.layout, LAYOUT)
+        self.reopen()
+        storage = self.root['tracks']
+        self.assertEqual(dict(storage._index.counts['taskId'].items()),
+                         {'quiz': 99})
+        self.checkTracks(storage)
+        self.assertEqual(storage.saveUserTrack('quiz', 1, 'bob', {}),
+                         '0000104')
+
+
 class UpgradeCommandTest(unittest.TestCase):
     """``tracking upgrade``, through a subprocess."""
 
@@ -170,7 +235,7 @@ class UpgradeCommandTest(unittest.TestCase):
         result = self.tracking('upgrade', '--path', 'partitioned')
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout, 'upgraded the storage from layout 1 '
-                         'to 2: 12 tracks, 12 records rewritten\n')
+                         'to %i: 12 tracks, 12 records rewritten\n' % LAYOUT)
         result = self.tracking('upgrade', '--path', 'partitioned')
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn('nothing to do', result.stdout)
