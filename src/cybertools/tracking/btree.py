@@ -46,6 +46,7 @@ from cybertools.tracking.pending import PendingIndex
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
 from cybertools.tracking.results import LazyResult
+from cybertools.tracking.results import MergedKeys
 from cybertools.tracking.results import TrackResult
 from cybertools.tracking.session import TrackData
 from cybertools.tracking.session import ownerOf
@@ -502,6 +503,7 @@ class TrackingStorage(Persistent, Contained):
         self._attach(track, trackId, record, raw, session, saved=True)
         if trackId <= mark:
             # restored below the merged ones: indexed at once
+            session.indexChanging()
             if not self._index.add(trackId, values):
                 self._pendingTracksChanged(session)
             return
@@ -660,6 +662,8 @@ class TrackingStorage(Persistent, Contained):
         return how many were merged."""
         merged = 0
         index = self._index
+        session = sessionOf(self)
+        session.indexChanging()
         # the index values of the pending tracks, as this connection has
         # them up to date
         known = self._pending().entries
@@ -671,7 +675,7 @@ class TrackingStorage(Persistent, Contained):
             self._trackLanes.setMerged(laneStart, trackIds[-1])
             merged += len(trackIds)
         if merged:
-            sessionOf(self).pending = None
+            session.pending = None
         return merged
 
     def _mergeIfDue(self, session):
@@ -716,6 +720,8 @@ class TrackingStorage(Persistent, Contained):
         """Index all tracks afresh; replace the indexes only if all went
         well, so that a track that cannot be indexed changes nothing."""
         index = self._freshIndex(self._records.keys(), progress)
+        # (the keys of the new index may be others)
+        sessionOf(self).indexChanging()
         self._index = index
         self._trackLanes.setAllMerged(self._records)
         # (the crowded tracks may be others now)
@@ -810,20 +816,27 @@ class TrackingStorage(Persistent, Contained):
         return indexValues
 
     def _result(self, keys, pending):
-        """A result of merged keys (in order) and pending tracks."""
-        return TrackResult(self._loadTrackByKey, self._loadTrack,
-                           self._loadTracksByKeys, keys, pending)
+        """A result of merged keys (in order: a list or MergedKeys) and
+        pending tracks."""
+        merged = keys if type(keys) is MergedKeys else MergedKeys(keys)
+        sessionOf(self).holdKeys(merged)
+        return TrackResult(self._loadMerged, self._loadTrack, merged,
+                           pending)
 
-    def _loadTracksByKeys(self, keys):
-        """The tracks of merged keys in order, those removed since left
-        out."""
+    def _loadMerged(self, merged, start, stop):
+        """The tracks of merged entries start..stop of a result (see
+        results.MergedKeys), those removed since left out."""
         session = sessionOf(self)
         timeline = self._index.timeline
         load = self._loadTrack
         tracks, recent = session.tracks, session.recent
         storedRecord = self._records.get
-        for key in keys:
-            trackId = timeline.get(key)
+        keys = merged.list() if merged.ids is None else None
+        for i in range(start, stop):
+            # (resolved to ids as soon as the index changes, even while
+            # this runs)
+            ids = merged.ids
+            trackId = timeline.get(keys[i]) if ids is None else ids[i]
             if trackId is None:
                 continue
             # what _loadTrack does for a track in use and as stored, the
@@ -1004,6 +1017,7 @@ class TrackingStorage(Persistent, Contained):
             self._unindex(trackId, stored)
             self._records[trackId] = raw
             if trackId <= self._trackLanes.merged(trackId):
+                sessionOf(self).indexChanging()
                 if not self._index.add(trackId, values):
                     self._pendingTracksChanged()
             else:
@@ -1020,6 +1034,7 @@ class TrackingStorage(Persistent, Contained):
             index = self._index
             key = index.keyOf(trackId, record[3])
             if key is not None:
+                sessionOf(self).indexChanging()
                 index.remove(key, self._indexValues(trackId, record))
             elif trackId in index.crowdedIds():
                 index.removeCrowded(trackId)

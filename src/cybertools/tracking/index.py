@@ -53,6 +53,7 @@ from cybertools.tracking.keys import SameTimeError
 from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import lastKey
 from cybertools.tracking.records import decodeRecord
+from cybertools.tracking.results import MergedKeys
 from cybertools.tracking.validation import indexKeyKind
 
 # The most keys kept packed in the bucket of their value.
@@ -373,8 +374,14 @@ class TrackIndex(Persistent):
 
     def search(self, criteria):
         """The keys of the tracks matching prepared criteria (see
-        btree.TrackingStorage.query), as a list in order."""
+        btree.TrackingStorage.query), in order: a list, or MergedKeys of
+        the tree set of one value (a query by one user or task, say),
+        listed when needed."""
         low, high = criteria.low, criteria.high
+        if len(criteria.values) == 1 and low is None and high is None:
+            lazy = self._lazyKeys(*criteria.values[0])
+            if lazy is not None:
+                return lazy
         sets = [self._matching(name, values)
                 for name, values in criteria.values]
         if not sets:
@@ -391,6 +398,21 @@ class TrackIndex(Persistent):
                 for keys in sets]
         sets.sort(key=len)
         return list(functools.reduce(II.intersection, sets))
+
+    def _lazyKeys(self, name, matcher):
+        """MergedKeys for a criterion of one value with a tree set, else
+        None."""
+        if name == 'timeStamp' or matcher.prefixes or \
+                len(matcher.exact) != 1:
+            return None
+        value = matcher.exact[0]
+        keys = (self.users if name == 'userName'
+                else self.values[name]).get(value)
+        if keys is None or type(keys) is bytes:
+            return None
+        counts = self._countsOf(name)
+        return MergedKeys(tree=keys, count=len(keys) if counts is None
+                          else counts[value])
 
     def _matching(self, name, matcher):
         """The set of keys of the tracks with one of the values."""

@@ -62,42 +62,59 @@ class TrackResult(Sequence):
     pending ones (not merged yet, see pending.py) by their ids, in one
     order.
 
-    ``keys`` is the ordered list of the merged tracks' keys, ``pending``
-    the ordered list of ``(sort key, track id)`` of the pending ones, whose
-    sort key tells where they stand among the merged keys. Both are taken
-    when the query is made, so the result stays what the query found;
+    ``merged`` holds the merged tracks' keys in order (``MergedKeys``),
+    ``pending`` is the ordered list of ``(sort key, track id)`` of the
+    pending ones, whose sort key tells where they stand among the merged
+    keys. Both are what the query found, and the result stays that:
     ``len()`` loads nothing, indexing and iteration load the tracks they
-    return. A track removed since is left out when iterating.
+    return, a track changed since is still visited (once), a track
+    removed since is left out. ``loadMerged(merged, start, stop)`` gives
+    the tracks of merged entries start..stop, removed ones left out.
     """
 
-    def __init__(self, loadKey, loadId, loadKeys, keys, pending):
-        self.loadKey = loadKey
+    def __init__(self, loadMerged, loadId, merged, pending):
+        self.loadMerged = loadMerged
         self.loadId = loadId
-        # the tracks of merged keys in order, removed ones left out (a
-        # faster way for what iterating a result mostly is)
-        self.loadKeys = loadKeys
-        self.keys = keys
+        self.merged = merged
         self.pending = pending
-        # where each pending track stands in the whole result
-        self._positions = [bisect.bisect_right(keys, sortKey[0]) + i
-                           for i, (sortKey, trackId) in enumerate(pending)]
+        self._where = None
+
+    @property
+    def keys(self):
+        return self.merged.list()
+
+    @property
+    def _positions(self):
+        """Where each pending track stands in the whole result."""
+        where = self._where
+        if where is None:
+            keys = self.keys
+            where = self._where = [
+                bisect.bisect_right(keys, sortKey[0]) + i
+                for i, (sortKey, trackId) in enumerate(self.pending)]
+        return where
 
     def __len__(self):
-        return len(self.keys) + len(self.pending)
+        return len(self.merged) + len(self.pending)
 
     def _ref(self, index):
-        """(True, key) or (False, track id) of an entry."""
+        """(True, index among the merged tracks) or (False, track id) of an
+        entry."""
+        if not self.pending:
+            return True, index
         positions = self._positions
-        if not positions:
-            return True, self.keys[index]
         i = bisect.bisect_left(positions, index)
         if i < len(positions) and positions[i] == index:
             return False, self.pending[i][1]
-        return True, self.keys[index - i]
+        return True, index - i
 
     def _load(self, ref):
         merged, value = ref
-        return self.loadKey(value) if merged else self.loadId(value)
+        if not merged:
+            return self.loadId(value)
+        for track in self.loadMerged(self.merged, value, value + 1):
+            return track
+        raise KeyError(value)       # removed since
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -110,26 +127,23 @@ class TrackResult(Sequence):
         return self._load(self._ref(index))
 
     def __iter__(self):
-        # the merged keys in runs between the pending tracks
-        loadKeys, keys, start = self.loadKeys, self.keys, 0
-        for i, position in enumerate(self._positions):
-            stop = position - i     # merged keys before pending track i
-            yield from loadKeys(keys[start:stop])
-            start = stop
-            try:
-                yield self.loadId(self.pending[i][1])
-            except KeyError:
-                continue    # removed since
-        yield from loadKeys(keys[start:] if start else keys)
+        # the merged tracks in runs between the pending ones
+        loadMerged, merged, start = self.loadMerged, self.merged, 0
+        if self.pending:
+            for i, position in enumerate(self._positions):
+                stop = position - i     # merged tracks before pending i
+                yield from loadMerged(merged, start, stop)
+                start = stop
+                try:
+                    yield self.loadId(self.pending[i][1])
+                except KeyError:
+                    continue    # removed since
+        yield from loadMerged(merged, start, len(merged))
 
     def __reversed__(self):
-        if self.pending:
-            refs = (self._ref(i) for i in reversed(range(len(self))))
-        else:
-            refs = ((True, key) for key in reversed(self.keys))
-        for ref in refs:
+        for i in reversed(range(len(self))):
             try:
-                yield self._load(ref)
+                yield self._load(self._ref(i))
             except KeyError:
                 continue    # removed since
 
@@ -140,3 +154,56 @@ class TrackResult(Sequence):
 
     def __repr__(self):
         return repr(list(self))
+
+
+class MergedKeys:
+    """The order keys of the merged tracks a query found, as it found
+    them.
+
+    They are a list, or the tree set of one value with its count, listed
+    when first needed: ``len()`` of a result (a count) reads the count
+    and none of the set's buckets. Before the index changes in the
+    connection (a key removed, moved or given to another track) and before
+    the transaction ends (after it, the connection may see what others
+    committed), the storage's session takes the track ids of the keys
+    held by results in use (``resolve``, see ``TrackSession.holdKeys``):
+    from then on the result goes by ids.
+    """
+
+    __slots__ = ('_keys', '_set', '_count', 'ids', '_error', '__weakref__')
+
+    def __init__(self, keys=None, tree=None, count=None):
+        self._keys = keys
+        self._set = tree
+        self._count = count
+        # the track id of each key, once resolved (None: gone by then)
+        self.ids = None
+        self._error = None
+
+    def __len__(self):
+        keys = self._keys
+        return self._count if keys is None else len(keys)
+
+    def list(self):
+        keys = self._keys
+        if keys is None:
+            if self._error is not None:
+                # the keys were to be taken while they were as the query
+                # found them, and could not be
+                raise self._error
+            keys = self._keys = list(self._set)
+            self._set = None
+        return keys
+
+    def resolve(self, timeline):
+        """Take the track ids of the keys from the timeline, while it is as
+        the query found it; a failure (the database closed, say) is raised
+        when the result is used."""
+        if self.ids is not None:
+            return
+        try:
+            get = timeline.get
+            self.ids = [get(key) for key in self.list()]
+        except Exception as error:
+            self._error = error
+            self._keys = self._set = None

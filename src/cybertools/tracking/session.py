@@ -370,6 +370,9 @@ class TrackSession:
         self.pendingSeen = {}
         self.savesSinceCheck = 0
         self.mergeAt = None
+        # the merged keys of results in use (see holdKeys)
+        self.heldKeys = weakref.WeakSet()
+        self._heldTxn = None
         # ids (see lanes.py): kind: lane, kind: (transaction, next, lane)
         self.lanes = {}
         self.ids = {}
@@ -426,6 +429,30 @@ class TrackSession:
         """Whether a change is stored at once: in no database (see
         _storeNow), where there is no commit to wait for."""
         return self.jar is None
+
+    def holdKeys(self, merged):
+        """Keep the merged keys of a result (results.MergedKeys) as the
+        query found them: their track ids are taken before the index
+        changes (see ``indexChanging``) and before the transaction ends
+        (after it, the connection may see what others committed). A
+        result used after its connection was closed and opened again
+        belongs to the closed one: that is beyond this."""
+        txn = self.transaction_manager.get()
+        if self._heldTxn is not txn:
+            self._heldTxn = txn
+            txn.addBeforeCommitHook(self.indexChanging)
+            txn.addBeforeAbortHook(self.indexChanging)
+        self.heldKeys.add(merged)
+
+    def indexChanging(self):
+        """The merged index is about to change, or the transaction to end:
+        the results in use take the track ids of their keys."""
+        held = self.heldKeys
+        if held:
+            timeline = self.storage._index.timeline
+            for merged in list(held):
+                merged.resolve(timeline)
+            held.clear()
 
     def markChanged(self, trackId, track):
         if self.storesAtOnce:

@@ -15,7 +15,8 @@ from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.keys import SEQ_MASK
 
 
-class MergeTest(unittest.TestCase):
+class DatabaseTest(unittest.TestCase):
+    """A storage in a database, and connections to it."""
 
     def setUp(self):
         self.db = DB(DemoStorage())
@@ -32,6 +33,9 @@ class MergeTest(unittest.TestCase):
 
     def names(self, result):
         return [t.__name__ for t in result]
+
+
+class MergeTest(DatabaseTest):
 
     def test_found_right_after_saving_and_after_commit(self):
         one, tm1 = self.connection()
@@ -376,3 +380,153 @@ class UserNamesTest(unittest.TestCase):
         storage.indexPending()
         self.assertEqual(storage.getUserNames('small1'),
                          ['new', 'v160', 'v280'])
+
+
+class CountTest(DatabaseTest):
+    """A result of one value with a tree set of its own counts it from the
+    value's count and lists its keys only when needed (MergedKeys), and
+    stays what the query found all the same."""
+
+    def setUp(self):
+        super().setUp()
+        self.storage, self.tm = self.connection()
+        # more than index.SMALL tracks of one task and one user: tree sets
+        for i in range(100):
+            self.storage.saveUserTrack('big', 0, 'ann' if i % 2 else 'bob',
+                                       {'i': i}, timeStamp=1000 + i)
+        self.storage.indexPending()
+        self.tm.commit()
+
+    def counts(self):
+        index = self.storage._index
+        return {name: dict(index.counts[name].items())
+                for name in index.counts.keys()}
+
+    def test_counts_follow_merges_and_removals(self):
+        storage = self.storage
+        self.assertEqual(self.counts(), {'taskId': {'big': 100},
+                                         'runId': {1: 100}, 'userName': {}})
+        for i in range(40):
+            storage.saveUserTrack('big', 0, 'ann', {}, timeStamp=2000 + i)
+        storage.indexPending()
+        self.assertEqual(self.counts()['userName'], {'ann': 90})
+        storage.removeTrack(storage['0000002'])
+        storage.updateTrack(storage['0000004'], {'i': -1})
+        self.assertEqual(self.counts()['userName'], {'ann': 89})
+        self.assertEqual(self.counts()['taskId'], {'big': 139})
+        self.assertEqual(len(storage.query(userName='ann')), 89)
+        self.assertEqual(storage.checkIndexes(), [])
+        for track in list(storage.query(taskId='big')):
+            storage.removeTrack(track)
+        self.assertEqual(self.counts(), {'taskId': {}, 'runId': {},
+                                         'userName': {}})
+        self.assertEqual(storage.checkIndexes(), [])
+
+    def test_a_wrong_count_is_reported(self):
+        self.storage._index.counts['taskId']['big'] = 7
+        self.assertEqual(self.storage.checkIndexes(),
+                         ["taskId 'big': 7 counted, 100 keys"])
+
+    def test_len_reads_the_count_alone(self):
+        result = self.storage.query(taskId='big')
+        self.assertEqual(len(result), 100)
+        self.assertIsNone(result.merged._keys)
+        self.assertEqual(len(list(result)), 100)
+
+    def assertKeeps(self, change, pending=0):
+        """A lazy result stays what its query found, whatever ``change``
+        does before it is used."""
+        storage = self.storage
+        for i in range(pending):
+            storage.saveUserTrack('big', 0, 'ann', {}, timeStamp=1500 + i)
+        result = storage.query(taskId='big')
+        expected = self.names(storage.query(taskId='big'))
+        self.assertEqual(len(result), 100 + pending)
+        change()
+        self.assertEqual(len(result), 100 + pending)
+        found = [t.__name__ for t in result if t.__name__ in storage]
+        self.assertEqual(found, [name for name in expected
+                                 if name in storage])
+        self.assertEqual(len(result[:]), len(result))
+
+    def test_kept_through_a_merge(self):
+        storage = self.storage
+
+        def merge():
+            for i in range(10):
+                storage.saveUserTrack('big', 0, 'ann', {}, timeStamp=900 + i)
+            storage.indexPending()
+        self.assertKeeps(merge, pending=3)
+
+    def test_kept_through_removals_and_updates(self):
+        storage = self.storage
+
+        def change():
+            storage.removeTrack(storage['0000001'])
+            storage.updateTrack(storage['0000003'], {'x': 1})
+            storage['0000007'].timeStamp = 5
+            # a key given to another track: 0000010's time stamp again
+            storage.removeTrack(storage['0000010'])
+            storage.saveUserTrack('big', 0, 'ann', {}, timeStamp=1009)
+            storage.indexPending()
+            storage['0000005'].taskId = 'other'
+            self.tm.savepoint()
+        self.assertKeeps(change)
+
+    def test_kept_through_commits_of_others(self):
+        other, tm = self.connection()
+
+        def commitElsewhere():
+            for track in list(other.query(taskId='big'))[:50]:
+                other.removeTrack(track)
+            other.saveUserTrack('big', 0, 'ann', {}, timeStamp=1)
+            other.indexPending()
+            tm.commit()
+            self.tm.commit()
+            self.tm.begin()
+            self.assertEqual(len(self.storage.query(taskId='big')), 51)
+        self.assertKeeps(commitElsewhere)
+
+    def test_kept_through_an_abort(self):
+        other, tm = self.connection()
+
+        def abort():
+            for track in list(other.query(taskId='big'))[:10]:
+                other.removeTrack(track)
+            tm.commit()
+            self.tm.abort()
+        self.assertKeeps(abort)
+
+    def test_kept_through_a_restore_among_the_merged(self):
+        storage = self.storage
+        storage.removeTrack(storage['0000002'])
+        result = storage.query(taskId='big')
+        expected = self.names(storage.query(taskId='big'))
+        # indexed at once: its id is below those merged
+        storage.restoreTrack('0000002', 'big', 1, 'ann', 1001, {})
+        self.assertEqual(len(storage.query(taskId='big')), 100)
+        self.assertEqual(len(result), 99)
+        self.assertEqual(self.names(result), expected)
+
+    def test_keys_that_cannot_be_taken_fail_when_used(self):
+        result = self.storage.query(taskId='big')
+
+        class Broken:
+            def __iter__(self):
+                raise OSError('database gone')
+        result.merged._set = Broken()
+        # the abort itself goes through
+        self.tm.abort()
+        with self.assertRaisesRegex(OSError, 'database gone'):
+            list(result)
+        self.assertEqual(len(result), 100)
+
+    def test_an_index_without_counts(self):
+        # indexes made before there were counts count their sets
+        index = self.storage._index
+        del index.counts
+        self.assertIsNone(index.counts)
+        self.storage.saveUserTrack('big', 0, 'ann', {}, timeStamp=1)
+        self.storage.indexPending()
+        self.assertEqual(len(self.storage.query(taskId='big')), 101)
+        self.assertEqual(self.storage.checkIndexes(), [])
