@@ -83,13 +83,17 @@ class PendingIndex:
     def search(self, criteria):
         """The (sort key, track id) pairs of the tracks matching prepared
         criteria, in order."""
+        byValue = self.byValue
         candidates = None
         for name, matcher in criteria.values:
             if name == 'timeStamp':
                 continue
-            ids = set()
-            for value, found in matcher.items(self.byValue.get(name, {})):
-                ids |= found
+            ids = None
+            for value, found in matcher.items(byValue.get(name, {})):
+                # (the sets found are this index's own: not changed here)
+                ids = found if ids is None else ids | found
+            if not ids:
+                return []
             candidates = ids if candidates is None else candidates & ids
             if not candidates:
                 return []
@@ -97,16 +101,15 @@ class PendingIndex:
             candidates = self.entries
         low, high = criteria.timeFrom, criteria.timeTo
         times = criteria.timeStamps()
-        found = []
-        entries = self.entries
-        for trackId in candidates:
-            if low is not None or high is not None or times is not None:
-                us = microseconds(entries[trackId]['timeStamp'])
-                if low is not None and us < low or \
-                        high is not None and us > high or \
-                        times is not None and us not in times:
-                    continue
-            found.append((self.sortKey(trackId), trackId))
+        if low is not None or high is not None or times is not None:
+            entries = self.entries
+            candidates = [
+                trackId for trackId in candidates
+                if _inTime(microseconds(entries[trackId]['timeStamp']),
+                           low, high, times)]
+        sortKeys, sortKey = self._sortKeys, self.sortKey
+        found = [(sortKeys.get(trackId) or sortKey(trackId), trackId)
+                 for trackId in candidates]
         found.sort()
         return found
 
@@ -125,3 +128,11 @@ class PendingIndex:
         """The (sort key, track id) of the latest track with a value."""
         ids = self.byValue.get(name, {}).get(value, ())
         return max((self.sortKey(i) for i in ids), default=None)
+
+
+def _inTime(us, low, high, times):
+    """Whether a time stamp (in microseconds) is within the limits of a
+    query (None: no limit)."""
+    return not (low is not None and us < low or
+                high is not None and us > high or
+                times is not None and us not in times)
