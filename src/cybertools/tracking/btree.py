@@ -62,7 +62,8 @@ from cybertools.tracking.validation import checkTime
 
 # The layout of a storage's state: 1 partitions, pickled records, stored
 # run ends; 2 lanes, JSON records, indexes built in batches, derived run
-# ends; 3 the same with counts in the index (see TrackingStorage.upgrade).
+# ends; 3 the same with counts and users' runs in the index (see
+# TrackingStorage.upgrade).
 LAYOUT = 3
 
 # The user name of tracks saved without one (userName=None: a job run
@@ -292,7 +293,7 @@ class Track:
 class TrackingStorage(Persistent, Contained):
     """Tracks and runs in BTrees, with indexes on the tracks' metadata.
 
-    The write model (layout 2):
+    The write model (layouts 2 and 3):
 
     - A save writes the track's record (records.py) under its id into
       ``_records`` and counts it: a few objects, whatever the storage
@@ -411,12 +412,23 @@ class TrackingStorage(Persistent, Contained):
     def getLastUserTrack(self, taskId, runId, userName):
         taskId, runId, userName = self._userKey(taskId, runId, userName)
         pending = self._pending().userTracks(taskId, runId, userName)
-        key = self._index.lastUserKey(taskId, runId, userName)
         # a pending track stands after the merged ones up to its sort key
         # (it may be older than a merged one: time stamps can be given)
-        if pending and (key is None or key <= pending[-1][0][0]):
-            return self._loadTrack(pending[-1][1])
-        return None if key is None else self._loadTrackByKey(key)
+        latest = pending[-1][0][0] if pending else None
+        for key in self._index.lastUserKeys(taskId, runId, userName):
+            if latest is not None and key <= latest:
+                break
+            track = self._loadTrackByKey(key)
+            if self._storedTaskId(track) == taskId:
+                return track
+        return self._loadTrack(pending[-1][1]) if pending else None
+
+    def _storedTaskId(self, track):
+        """The task of a track as stored (and indexed): a track changed in
+        place is stored at commit."""
+        if parseTrackId(track.__name__) in sessionOf(self).dirty:
+            return decodeRecord(track.__dict__['_stored'])[0]
+        return track.__dict__['taskId']
 
     def getUserNames(self, taskId=None):
         pending = self._pending()
@@ -697,15 +709,16 @@ class TrackingStorage(Persistent, Contained):
 
         Layout 1 kept pickled records, run ends and indexes in partitions;
         layout 2 keeps JSON records (records.py) in one tree, ids in lanes
-        and indexes built in batches; layout 3 adds the counts of the
-        index (index.py; a storage of layout 2 works, and counts its
-        sets). Ids, time stamps, data, runs and their states stay as they
+        and indexes built in batches; layout 3 adds to the index the
+        counts of big sets and the run of each of a user's keys (index.py;
+        a storage of layout 2 works without them, a little slower). Ids,
+        time stamps, data, runs and their states stay as they
         were; the indexes are built anew. ``progress`` as for
         ``reindexTracks``.
         """
         from cybertools.tracking.upgrade import upgradeStorage
         rewritten = upgradeStorage(self, progress)
-        if self._index.counts is None:
+        if not self._index.userRuns:
             self.reindexTracks(progress)
         if self.__dict__.get('layout') != LAYOUT:
             self.layout = LAYOUT

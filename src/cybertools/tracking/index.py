@@ -12,7 +12,10 @@ an order key (keys.py), so all of this lives in the C-level BTrees of the
     index name -> value -> the keys of the tracks with that value (the
     task, the run and the further index attributes of the track class);
 ``users``
-    user name -> the keys of the user's tracks;
+    user name -> the keys of the user's tracks, each with its run id (a
+    tree from key to run, or packed pairs), so that the latest track of a
+    user in a run is found among the user's entries alone (an index made
+    before keeps the keys alone: ``userRuns`` is False);
 ``counts``
     index name -> value -> how many keys its tree set holds, for the
     values with a tree set of their own (see below): a count of a
@@ -81,6 +84,7 @@ class TrackIndex(Persistent):
 
     crowded = None
     counts = None
+    userRuns = False
 
     family = BTrees.family64
 
@@ -94,6 +98,7 @@ class TrackIndex(Persistent):
         # indexed under it, and reported by checkIndexes
         self.refused = OO.BTree()
         self.crowded = II.TreeSet()
+        self.userRuns = True
         self.counts = OO.BTree()
         self.counts['userName'] = OO.BTree()
         for name in valueIndexNames(names):
@@ -149,8 +154,7 @@ class TrackIndex(Persistent):
                 if not self._fits(name, tree, value, (trackId,)):
                     continue
                 self._insertKeys(tree, value, [key], self._countsOf(name))
-        self._insertKeys(self.users, values['userName'], [key],
-                         self._countsOf('userName'))
+        self._insertUserKeys(values['userName'], [key], [values['runId']])
         return True
 
     def _crowd(self, trackId):
@@ -169,7 +173,7 @@ class TrackIndex(Persistent):
         timeline = self.timeline
         valueTrees = list(self.values.items())
         byValue = {}        # (index name, value): [(key, track id)]
-        byUser = {}         # user name: [key]
+        byUser = {}         # user name: ([key], [run id])
         # the highest key so far: a track later than it (mostly all of
         # them) takes the first key of its time stamp, with no lookup
         top = timeline.maxKey() if timeline else None
@@ -194,20 +198,20 @@ class TrackIndex(Persistent):
                     else:
                         found.append((key, trackId))
             user = values['userName']
-            keys = byUser.get(user)
-            if keys is None:
-                byUser[user] = [key]
+            found = byUser.get(user)
+            if found is None:
+                byUser[user] = ([key], [values['runId']])
             else:
-                keys.append(key)
+                found[0].append(key)
+                found[1].append(values['runId'])
         for (name, value), found in byValue.items():
             tree = self.values[name]
             if self._fits(name, tree, value,
                           [trackId for key, trackId in found]):
                 self._insertKeys(tree, value, [key for key, _ in found],
                                  self._countsOf(name))
-        userCounts = self._countsOf('userName')
-        for user, keys in byUser.items():
-            self._insertKeys(self.users, user, keys, userCounts)
+        for user, (keys, runs) in byUser.items():
+            self._insertUserKeys(user, keys, runs)
         for trackId in crowded:
             self._crowd(trackId)
         return crowded
@@ -217,6 +221,32 @@ class TrackIndex(Persistent):
         before there were counts)."""
         counts = self.counts
         return None if counts is None else counts[name]
+
+    def _insertUserKeys(self, user, keys, runs):
+        """Add keys (in order) and their runs to those of a user."""
+        counts = self._countsOf('userName')
+        if not self.userRuns:
+            self._insertKeys(self.users, user, keys, counts)
+            return
+        tree = self.users
+        found = tree.get(user)
+        if found is not None and type(found) is not bytes:
+            found.update(list(zip(keys, runs)))
+            counts[user] += len(keys)       # (keys are new: never there)
+            return
+        pairs = list(zip(keys, runs))
+        if found is not None:
+            flat = unpackKeys(found)
+            if len(flat) // 2 + len(keys) <= SMALL and flat[-2] < keys[0]:
+                # the common case: later keys, still few
+                tree[user] = packKeys(flat + _flatten(pairs))
+                return
+            pairs = sorted(list(zip(flat[0::2], flat[1::2])) + pairs)
+        if len(pairs) <= SMALL:
+            tree[user] = packKeys(_flatten(pairs))
+            return
+        tree[user] = self.family.II.BTree(pairs)
+        counts[user] = len(pairs)
 
     def _insertKeys(self, tree, value, keys, counts):
         """Add keys (in order) to those of a value."""
@@ -253,16 +283,23 @@ class TrackIndex(Persistent):
                     continue
                 _removeKey(tree, value, key, self._countsOf(name))
         _removeKey(self.users, values['userName'], key,
-                   self._countsOf('userName'))
+                   self._countsOf('userName'), self._userStep)
 
     def removeCrowded(self, trackId):
         self.crowded.remove(trackId)
 
+    @property
+    def _userStep(self):
+        """How many numbers a user's packed entries take for one key."""
+        return 2 if self.userRuns else 1
+
     def keys(self, tree, value):
         """The keys stored under a value (None if there are none), as a
-        tree set or a SmallKeys."""
+        tree set (a tree, for a user), or a SmallKeys."""
         keys = tree.get(value)
-        return SmallKeys(keys) if type(keys) is bytes else keys
+        if type(keys) is not bytes:
+            return keys
+        return SmallKeys(keys, self._userStep if tree is self.users else 1)
 
     def _fits(self, name, tree, value, trackIds):
         """Whether a value is of the kind its index holds; if not, the
@@ -311,12 +348,40 @@ class TrackIndex(Persistent):
                 self.keys(self.values['taskId'], taskId)]
         return None if not all(sets) else sets
 
-    def lastUserKey(self, taskId, runId, userName):
-        """The key of a user's latest track in a run, or None."""
-        userKeys = self.users.get(userName)
+    def lastUserKeys(self, taskId, runId, userName):
+        """The keys of a user's tracks in a run, the latest first. Mostly
+        the first is the answer; but a track may be saved into the run of
+        another task, so the caller checks the task of the track."""
+        entries = self.users.get(userName)
+        if entries is None:
+            return
+        if not self.userRuns:
+            key = self._lastUserKeyBySets(taskId, runId, entries)
+            if key is not None:
+                yield key
+            return
+        if type(entries) is bytes:
+            flat = unpackKeys(entries)
+            keys, runs = flat[0::2], flat[1::2]
+        else:
+            keys, runs = entries.keys(), list(entries.values())
+        # from the latest back, in C: list.index on the reversed runs
+        runs.reverse()
+        last, start = len(runs) - 1, 0
+        while True:
+            try:
+                start = runs.index(runId, start)
+            except ValueError:
+                return
+            yield keys[last - start]
+            start += 1
+
+    def _lastUserKeyBySets(self, taskId, runId, userKeys):
+        """The key of a user's latest track in a run and a task, in an
+        index that keeps the user's keys alone."""
         runKeys = self.values['runId'].get(runId)
         taskKeys = self.values['taskId'].get(taskId)
-        if userKeys is None or runKeys is None or taskKeys is None:
+        if runKeys is None or taskKeys is None:
             return None
         if type(taskKeys) is bytes:
             taskKeys = SmallKeys(taskKeys)
@@ -354,9 +419,11 @@ class TrackIndex(Persistent):
             taskKeys = self.family.II.TreeSet(taskKeys)
         found = set()
         intersection = self.family.II.intersection
+        step = self._userStep
         for user, keys in self.users.items():
             if type(keys) is bytes:
-                if any(key in taskKeys for key in unpackKeys(keys)):
+                if any(key in taskKeys
+                       for key in unpackKeys(keys)[::step]):
                     found.add(user)
             elif intersection(keys, taskKeys):
                 found.add(user)
@@ -420,8 +487,9 @@ class TrackIndex(Persistent):
         if name == 'timeStamp':
             return II.TreeSet(key for low, high in matcher.timeRanges()
                               for key in self.timeline.keys(low, high))
-        tree = self.users if name == 'userName' else self.values[name]
-        sets = [SmallKeys(keys) if type(keys) is bytes else keys
+        tree, step = ((self.users, self._userStep) if name == 'userName'
+                      else (self.values[name], 1))
+        sets = [SmallKeys(keys, step) if type(keys) is bytes else keys
                 for value, keys in matcher.items(tree)]
         if len(sets) == 1:
             return sets[0]
@@ -473,17 +541,23 @@ class TrackIndex(Persistent):
         return found
 
 
-def _removeKey(tree, value, key, counts):
+def _removeKey(tree, value, key, counts, step=1):
+    """Remove a key of a value (``step`` 2: packed with a run each, or in
+    a tree from key to run)."""
     keys = tree[value]
     if type(keys) is bytes:
         found = unpackKeys(keys)
-        found.remove(key)
+        i = found[::step].index(key) * step
+        del found[i:i + step]
         if found:
             tree[value] = packKeys(found)
         else:
             del tree[value]
         return
-    keys.remove(key)
+    if step == 1:
+        keys.remove(key)
+    else:
+        del keys[key]
     if keys:
         if counts is not None:
             counts[value] -= 1
@@ -504,13 +578,19 @@ def unpackKeys(packed):
     return found.tolist()
 
 
+def _flatten(pairs):
+    return [number for pair in pairs for number in pair]
+
+
 class SmallKeys:
-    """A few keys packed in bytes, read like a tree set."""
+    """A few keys packed in bytes, read like a tree set (``step`` 2: each
+    packed with a run id)."""
 
     __slots__ = ('_keys',)
 
-    def __init__(self, packed):
-        self._keys = unpackKeys(packed)
+    def __init__(self, packed, step=1):
+        keys = unpackKeys(packed)
+        self._keys = keys if step == 1 else keys[::step]
 
     def __len__(self):
         return len(self._keys)

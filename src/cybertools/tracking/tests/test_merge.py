@@ -123,6 +123,26 @@ class MergeTest(DatabaseTest):
         self.assertEqual(one.checkIndexes(), [])
         self.assertEqual(len(one.query(userName='bob')), 50)
 
+    def test_last_user_track_changed_in_place(self):
+        # as stored (and indexed) until the commit stores the change, like
+        # the answer of every query
+        storage, tm = self.connection()
+        first = storage.saveUserTrack('quiz', 0, 'u', {}, timeStamp=1000)
+        second = storage.saveUserTrack('quiz', 0, 'u', {}, timeStamp=2000)
+        storage.indexPending()
+        tm.commit()
+        run = storage[second].runId
+        storage[second].taskId = 'other'
+        self.assertEqual(storage.getLastUserTrack('quiz', run, 'u').__name__,
+                         second)
+        self.assertEqual(self.names(storage.query(taskId='quiz')),
+                         [first, second])
+        tm.commit()
+        self.assertEqual(storage.getLastUserTrack('quiz', run, 'u').__name__,
+                         first)
+        self.assertEqual(storage.getLastUserTrack('other', run, 'u'),
+                         storage[second])
+
     def test_merged_every_merge_size_tracks(self):
         storage, tm = self.connection()
         storage.mergeSize = 100

@@ -194,6 +194,7 @@ class Layout2Test(FixtureTestCase):
         storage = self.root['tracks']
         self.assertEqual(storage.layout, 2)
         self.assertIsNone(storage._index.counts)
+        self.assertFalse(storage._index.userRuns)
         self.checkTracks(storage)
         storage.saveUserTrack('quiz', 1, 'bob', {})
         storage.indexPending()
@@ -209,6 +210,7 @@ class Layout2Test(FixtureTestCase):
         storage = self.root['tracks']
         self.assertEqual(dict(storage._index.counts['taskId'].items()),
                          {'quiz': 99})
+        self.assertTrue(storage._index.userRuns)
         self.checkTracks(storage)
         self.assertEqual(storage.saveUserTrack('quiz', 1, 'bob', {}),
                          '0000104')
