@@ -362,19 +362,12 @@ class TrackIndex(Persistent):
             return
         if type(entries) is bytes:
             flat = unpackKeys(entries)
-            keys, runs = flat[0::2], flat[1::2]
-        else:
-            keys, runs = entries.keys(), list(entries.values())
-        # from the latest back, in C: list.index on the reversed runs
-        runs.reverse()
-        last, start = len(runs) - 1, 0
-        while True:
-            try:
-                start = runs.index(runId, start)
-            except ValueError:
-                return
-            yield keys[last - start]
-            start += 1
+            yield from _keysWithRun(flat[0::2], flat[1::2], runId)
+            return
+        # bucket by bucket from the latest: mostly the last one has it
+        for bucket in bucketsLatestFirst(entries):
+            yield from _keysWithRun(bucket.keys(), list(bucket.values()),
+                                    runId)
 
     def _lastUserKeyBySets(self, taskId, runId, userKeys):
         """The key of a user's latest track in a run and a task, in an
@@ -576,6 +569,40 @@ def unpackKeys(packed):
     found = array.array('q')
     found.frombytes(packed)
     return found.tolist()
+
+
+def _keysWithRun(keys, runs, runId):
+    """The keys whose run is runId, the latest first (the search in C:
+    list.index on the runs reversed)."""
+    runs.reverse()
+    last, start = len(runs) - 1, 0
+    while True:
+        try:
+            start = runs.index(runId, start)
+        except ValueError:
+            return
+        yield keys[last - start]
+        start += 1
+
+
+def bucketsLatestFirst(tree):
+    """The buckets of a BTree from the last to the first (each with the
+    keys() and values() of a mapping), read from the tree's persistent
+    state: a walk from the end, which the BTree API does not offer, that
+    loads only the buckets it reaches. A tree of one bucket keeps that in
+    its own state: it is given itself."""
+    state = tree.__getstate__()
+    if state is None:
+        return
+    if len(state) == 1:
+        yield tree
+        return
+    children = state[0]         # (child, key, child, ..., child)
+    for child in reversed(children[::2]):
+        if type(child) is type(tree):
+            yield from bucketsLatestFirst(child)
+        else:
+            yield child
 
 
 def _flatten(pairs):
