@@ -495,12 +495,17 @@ class CountTest(DatabaseTest):
             self.tm.savepoint()
         self.assertKeeps(change)
 
-    def test_kept_through_commits_of_others(self):
+    def removedElsewhere(self, count):
+        """Another connection, with the first tracks of the task removed
+        in it (not committed)."""
         other, tm = self.connection()
+        for track in list(other.query(taskId='big'))[:count]:
+            other.removeTrack(track)
+        return other, tm
 
+    def test_kept_through_commits_of_others(self):
         def commitElsewhere():
-            for track in list(other.query(taskId='big'))[:50]:
-                other.removeTrack(track)
+            other, tm = self.removedElsewhere(50)
             other.saveUserTrack('big', 0, 'ann', {}, timeStamp=1)
             other.indexPending()
             tm.commit()
@@ -510,11 +515,8 @@ class CountTest(DatabaseTest):
         self.assertKeeps(commitElsewhere)
 
     def test_kept_through_an_abort(self):
-        other, tm = self.connection()
-
         def abort():
-            for track in list(other.query(taskId='big'))[:10]:
-                other.removeTrack(track)
+            other, tm = self.removedElsewhere(10)
             tm.commit()
             self.tm.abort()
         self.assertKeeps(abort)
