@@ -439,9 +439,9 @@ class TrackIndex(Persistent):
         listed when needed."""
         low, high = criteria.low, criteria.high
         if len(criteria.values) == 1 and low is None and high is None:
-            lazy = self._lazyKeys(*criteria.values[0])
-            if lazy is not None:
-                return lazy
+            found = self._keysOfOneValue(*criteria.values[0])
+            if found is not None:
+                return found
         sets = [self._matching(name, values)
                 for name, values in criteria.values]
         if not sets:
@@ -459,17 +459,22 @@ class TrackIndex(Persistent):
         sets.sort(key=len)
         return list(functools.reduce(II.intersection, sets))
 
-    def _lazyKeys(self, name, matcher):
-        """MergedKeys for a criterion of one value with a tree set, else
-        None."""
+    def _keysOfOneValue(self, name, matcher):
+        """The keys for a criterion of one value (the commonest query): a
+        list, or MergedKeys of the value's tree set; None for another
+        criterion."""
         if name == 'timeStamp' or matcher.prefixes or \
                 len(matcher.exact) != 1:
             return None
         value = matcher.exact[0]
-        keys = (self.users if name == 'userName'
-                else self.values[name]).get(value)
-        if keys is None or type(keys) is bytes:
-            return None
+        tree, step = ((self.users, self._userStep) if name == 'userName'
+                      else (self.values[name], 1))
+        keys = tree.get(value)
+        if keys is None:
+            return []
+        if type(keys) is bytes:
+            keys = unpackKeys(keys)
+            return keys if step == 1 else keys[::step]
         counts = self._countsOf(name)
         return MergedKeys(tree=keys, count=len(keys) if counts is None
                           else counts[value])
