@@ -26,8 +26,6 @@ from cybertools.tracking.events import TrackAddedEvent
 from cybertools.tracking.events import TrackModifiedEvent
 from cybertools.tracking.events import TrackRemovedEvent
 from cybertools.tracking.index import TrackIndex
-from cybertools.tracking.index import packKeys
-from cybertools.tracking.index import unpackKeys
 from cybertools.tracking.index import valueIndexNames
 from cybertools.tracking.indexing import Criteria
 from cybertools.tracking.indexing import Exact  # noqa: F401 (API)
@@ -39,6 +37,8 @@ from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.keys import microseconds
+from cybertools.tracking.keys import packKeys
+from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.lanes import LaneTrees
 from cybertools.tracking.lanes import Lanes
 from cybertools.tracking.lanes import laneOf
@@ -167,7 +167,7 @@ class Run(Persistent, Contained):
 
 
 class TaskRuns(BTrees.family64.OO.BTree):
-    """The ids of the runs of each task, packed (index.packKeys) in the
+    """The ids of the runs of each task, packed (keys.packKeys) in the
     bucket of the task: starting a run writes one bucket, and big buckets
     split rarely (a split conflicts with every writer starting a run at
     the same time; see CurrentRuns)."""

@@ -12,10 +12,10 @@ an order key (keys.py), so all of this lives in the C-level BTrees of the
     index name -> value -> the keys of the tracks with that value (the
     task, the run and the further index attributes of the track class);
 ``users``
-    user name -> the keys of the user's tracks, each with its run id (a
-    tree from key to run, or packed pairs), so that the latest track of a
-    user in a run is found among the user's entries alone (an index made
-    before keeps the keys alone: ``userRuns`` is False);
+    user name -> the keys of the user's tracks, each with its run id
+    (userentries.py), so that the latest track of a user in a run is
+    found among the user's entries alone (an index made before keeps the
+    keys alone, as the other values do: ``userRuns`` is False);
 ``counts``
     index name -> value -> how many keys its tree set holds, for the
     values with a tree set of their own (see below): a count of a
@@ -55,8 +55,16 @@ from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import SameTimeError
 from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import lastKey
+from cybertools.tracking.keys import packKeys
+from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.results import MergedKeys
+from cybertools.tracking.userentries import ChunkedKeys
+from cybertools.tracking.userentries import addEntries
+from cybertools.tracking.userentries import entryKeys
+from cybertools.tracking.userentries import entrySize
+from cybertools.tracking.userentries import keysWithRun
+from cybertools.tracking.userentries import removeEntry
 from cybertools.tracking.validation import indexKeyKind
 
 # The most keys kept packed in the bucket of their value.
@@ -228,25 +236,12 @@ class TrackIndex(Persistent):
         if not self.userRuns:
             self._insertKeys(self.users, user, keys, counts)
             return
-        tree = self.users
-        found = tree.get(user)
-        if found is not None and type(found) is not bytes:
-            found.update(list(zip(keys, runs)))
-            counts[user] += len(keys)       # (keys are new: never there)
-            return
-        pairs = list(zip(keys, runs))
-        if found is not None:
-            flat = unpackKeys(found)
-            if len(flat) // 2 + len(keys) <= SMALL and flat[-2] < keys[0]:
-                # the common case: later keys, still few
-                tree[user] = packKeys(flat + _flatten(pairs))
-                return
-            pairs = sorted(list(zip(flat[0::2], flat[1::2])) + pairs)
-        if len(pairs) <= SMALL:
-            tree[user] = packKeys(_flatten(pairs))
-            return
-        tree[user] = self.family.II.BTree(pairs)
-        counts[user] = len(pairs)
+        before = self.users.get(user)
+        if addEntries(self.users, user, keys, runs, SMALL):
+            if before is None or type(before) is bytes:
+                counts[user] = entrySize(self.users[user])
+            else:
+                counts[user] += len(keys)   # (keys are new: never there)
 
     def _insertKeys(self, tree, value, keys, counts):
         """Add keys (in order) to those of a value."""
@@ -282,24 +277,33 @@ class TrackIndex(Persistent):
                     refused.remove(trackId)
                     continue
                 _removeKey(tree, value, key, self._countsOf(name))
-        _removeKey(self.users, values['userName'], key,
-                   self._countsOf('userName'), self._userStep)
+        self._removeUserKey(values['userName'], key)
+
+    def _removeUserKey(self, user, key):
+        counts = self._countsOf('userName')
+        if not self.userRuns:
+            _removeKey(self.users, user, key, counts)
+        elif removeEntry(self.users, user, key):
+            if user in self.users:
+                counts[user] -= 1
+            else:
+                del counts[user]
 
     def removeCrowded(self, trackId):
         self.crowded.remove(trackId)
 
-    @property
-    def _userStep(self):
-        """How many numbers a user's packed entries take for one key."""
-        return 2 if self.userRuns else 1
-
     def keys(self, tree, value):
         """The keys stored under a value (None if there are none), as a
-        tree set (a tree, for a user), or a SmallKeys."""
-        keys = tree.get(value)
-        if type(keys) is not bytes:
-            return keys
-        return SmallKeys(keys, self._userStep if tree is self.users else 1)
+        tree set or a SmallKeys."""
+        return self._asKeys(tree, tree.get(value))
+
+    def _asKeys(self, tree, keys):
+        """What a tree holds for a value, as a tree set or SmallKeys."""
+        if keys is None:
+            return None
+        if tree is self.users and self.userRuns:
+            return SmallKeys(entryKeys(keys))
+        return SmallKeys(unpackKeys(keys)) if type(keys) is bytes else keys
 
     def _fits(self, name, tree, value, trackIds):
         """Whether a value is of the kind its index holds; if not, the
@@ -360,14 +364,7 @@ class TrackIndex(Persistent):
             if key is not None:
                 yield key
             return
-        if type(entries) is bytes:
-            flat = unpackKeys(entries)
-            yield from _keysWithRun(flat[0::2], flat[1::2], runId)
-            return
-        # bucket by bucket from the latest: mostly the last one has it
-        for bucket in bucketsLatestFirst(entries):
-            yield from _keysWithRun(bucket.keys(), list(bucket.values()),
-                                    runId)
+        yield from keysWithRun(entries, runId)
 
     def _lastUserKeyBySets(self, taskId, runId, userKeys):
         """The key of a user's latest track in a run and a task, in an
@@ -377,12 +374,12 @@ class TrackIndex(Persistent):
         if runKeys is None or taskKeys is None:
             return None
         if type(taskKeys) is bytes:
-            taskKeys = SmallKeys(taskKeys)
+            taskKeys = SmallKeys(unpackKeys(taskKeys))
         if type(userKeys) is bytes:
             # a few keys: from the latest back, until one is in the run and
             # the task (cheaper than a set operation)
             if type(runKeys) is bytes:
-                runKeys = SmallKeys(runKeys)
+                runKeys = SmallKeys(unpackKeys(runKeys))
             for key in reversed(unpackKeys(userKeys)):
                 if key in runKeys and key in taskKeys:
                     return key
@@ -412,11 +409,10 @@ class TrackIndex(Persistent):
             taskKeys = self.family.II.TreeSet(taskKeys)
         found = set()
         intersection = self.family.II.intersection
-        step = self._userStep
-        for user, keys in self.users.items():
-            if type(keys) is bytes:
-                if any(key in taskKeys
-                       for key in unpackKeys(keys)[::step]):
+        for user in self.users.keys():
+            keys = self.keys(self.users, user)
+            if isinstance(keys, SmallKeys):
+                if any(key in taskKeys for key in keys):
                     found.add(user)
             elif intersection(keys, taskKeys):
                 found.add(user)
@@ -467,14 +463,17 @@ class TrackIndex(Persistent):
                 len(matcher.exact) != 1:
             return None
         value = matcher.exact[0]
-        tree, step = ((self.users, self._userStep) if name == 'userName'
-                      else (self.values[name], 1))
-        keys = tree.get(value)
+        users = name == 'userName'
+        keys = (self.users if users else self.values[name]).get(value)
         if keys is None:
             return []
+        if users and self.userRuns:
+            if type(keys) is bytes:
+                return entryKeys(keys)
+            return MergedKeys(tree=ChunkedKeys(keys),
+                              count=self.counts[name][value])
         if type(keys) is bytes:
-            keys = unpackKeys(keys)
-            return keys if step == 1 else keys[::step]
+            return unpackKeys(keys)
         counts = self._countsOf(name)
         return MergedKeys(tree=keys, count=len(keys) if counts is None
                           else counts[value])
@@ -485,9 +484,8 @@ class TrackIndex(Persistent):
         if name == 'timeStamp':
             return II.TreeSet(key for low, high in matcher.timeRanges()
                               for key in self.timeline.keys(low, high))
-        tree, step = ((self.users, self._userStep) if name == 'userName'
-                      else (self.values[name], 1))
-        sets = [SmallKeys(keys, step) if type(keys) is bytes else keys
+        tree = self.users if name == 'userName' else self.values[name]
+        sets = [self._asKeys(tree, keys)
                 for value, keys in matcher.items(tree)]
         if len(sets) == 1:
             return sets[0]
@@ -529,7 +527,9 @@ class TrackIndex(Persistent):
         trees = [('userName', self.users)] + list(self.values.items())
         for name, tree in trees:
             counts = self.counts[name]
-            sizes = {value: len(keys) for value, keys in tree.items()
+            sizeOf = (entrySize if tree is self.users and self.userRuns
+                      else len)
+            sizes = {value: sizeOf(keys) for value, keys in tree.items()
                      if type(keys) is not bytes}
             for value in sorted(set(sizes) | set(counts), key=repr):
                 size, count = sizes.get(value), counts.get(value)
@@ -539,23 +539,17 @@ class TrackIndex(Persistent):
         return found
 
 
-def _removeKey(tree, value, key, counts, step=1):
-    """Remove a key of a value (``step`` 2: packed with a run each, or in
-    a tree from key to run)."""
+def _removeKey(tree, value, key, counts):
     keys = tree[value]
     if type(keys) is bytes:
         found = unpackKeys(keys)
-        i = found[::step].index(key) * step
-        del found[i:i + step]
+        found.remove(key)
         if found:
             tree[value] = packKeys(found)
         else:
             del tree[value]
         return
-    if step == 1:
-        keys.remove(key)
-    else:
-        del keys[key]
+    keys.remove(key)
     if keys:
         if counts is not None:
             counts[value] -= 1
@@ -566,63 +560,14 @@ def _removeKey(tree, value, key, counts, step=1):
         del counts[value]
 
 
-def packKeys(keys):
-    return array.array('q', keys).tobytes()
-
-
-def unpackKeys(packed):
-    found = array.array('q')
-    found.frombytes(packed)
-    return found.tolist()
-
-
-def _keysWithRun(keys, runs, runId):
-    """The keys whose run is runId, the latest first (the search in C:
-    list.index on the runs reversed)."""
-    runs.reverse()
-    last, start = len(runs) - 1, 0
-    while True:
-        try:
-            start = runs.index(runId, start)
-        except ValueError:
-            return
-        yield keys[last - start]
-        start += 1
-
-
-def bucketsLatestFirst(tree):
-    """The buckets of a BTree from the last to the first (each with the
-    keys() and values() of a mapping), read from the tree's persistent
-    state: a walk from the end, which the BTree API does not offer, that
-    loads only the buckets it reaches. A tree of one bucket keeps that in
-    its own state: it is given itself."""
-    state = tree.__getstate__()
-    if state is None:
-        return
-    if len(state) == 1:
-        yield tree
-        return
-    children = state[0]         # (child, key, child, ..., child)
-    for child in reversed(children[::2]):
-        if type(child) is type(tree):
-            yield from bucketsLatestFirst(child)
-        else:
-            yield child
-
-
-def _flatten(pairs):
-    return [number for pair in pairs for number in pair]
-
-
 class SmallKeys:
-    """A few keys packed in bytes, read like a tree set (``step`` 2: each
-    packed with a run id)."""
+    """A few keys (a list, from those packed in bytes), read like a tree
+    set."""
 
     __slots__ = ('_keys',)
 
-    def __init__(self, packed, step=1):
-        keys = unpackKeys(packed)
-        self._keys = keys if step == 1 else keys[::step]
+    def __init__(self, keys):
+        self._keys = keys
 
     def __len__(self):
         return len(self._keys)

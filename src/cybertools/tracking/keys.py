@@ -17,6 +17,8 @@ queries find like a pending track. Nothing is refused or misordered; only
 queries over very many crowded tracks get slower.
 """
 
+import array
+
 SEQ_BITS = 6
 SEQ_MASK = (1 << SEQ_BITS) - 1
 KEY_OFFSET = -(1 << 63)
@@ -42,3 +44,15 @@ def lastKey(timeStamp):
 
 def keyMicroseconds(key):
     return (key - KEY_OFFSET) >> SEQ_BITS
+
+
+def packKeys(numbers):
+    """64-bit numbers (keys, run ids) packed as bytes: stored as one value,
+    which ZODB pickles at once."""
+    return array.array('q', numbers).tobytes()
+
+
+def unpackKeys(packed):
+    found = array.array('q')
+    found.frombytes(packed)
+    return found.tolist()

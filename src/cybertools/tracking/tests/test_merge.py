@@ -5,7 +5,6 @@ once never index a track twice or lose one."""
 import random
 import unittest
 
-import BTrees
 import transaction
 from ZODB import DB
 from ZODB.DemoStorage import DemoStorage
@@ -13,7 +12,6 @@ from ZODB.POSException import ConflictError
 
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
-from cybertools.tracking.index import bucketsLatestFirst
 from cybertools.tracking.keys import SEQ_MASK
 
 
@@ -555,15 +553,3 @@ class CountTest(DatabaseTest):
         self.assertEqual(len(self.storage.query(taskId='big')), 101)
         self.assertEqual(self.storage.checkIndexes(), [])
 
-
-class BucketWalkTest(unittest.TestCase):
-    """The latest track of a user in a run is looked for bucket by bucket
-    from the end of the user's tree (index.bucketsLatestFirst)."""
-
-    def test_trees_of_every_depth(self):
-        for count in (0, 1, 50, 200, 100000):
-            tree = BTrees.family64.II.BTree(
-                [(i, i % 7) for i in range(count)])
-            keys = [key for bucket in bucketsLatestFirst(tree)
-                    for key in reversed(list(bucket.keys()))]
-            self.assertEqual(keys, list(range(count))[::-1])

@@ -1,0 +1,98 @@
+"""A user's index entries (userentries.py) against a plain model: packed
+while few, in chunks when many, in order whatever order they come in."""
+
+import random
+import unittest
+
+import BTrees
+
+from cybertools.tracking.keys import unpackKeys
+from cybertools.tracking.userentries import CHUNK
+from cybertools.tracking.userentries import addEntries
+from cybertools.tracking.userentries import entryKeys
+from cybertools.tracking.userentries import entrySize
+from cybertools.tracking.userentries import keysWithRun
+from cybertools.tracking.userentries import removeEntry
+
+SMALL = 10
+
+
+class UserEntriesTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tree = BTrees.family64.OO.BTree()
+        self.model = {}         # key: run
+
+    def add(self, keys, runs):
+        addEntries(self.tree, 'u', keys, runs, SMALL)
+        self.model.update(zip(keys, runs))
+
+    def remove(self, key):
+        removeEntry(self.tree, 'u', key)
+        del self.model[key]
+
+    def assertAgrees(self):
+        if not self.model:
+            self.assertNotIn('u', self.tree)
+            return
+        entries = self.tree['u']
+        keys = sorted(self.model)
+        self.assertEqual(entryKeys(entries), keys)
+        self.assertEqual(entrySize(entries), len(keys))
+        for run in set(self.model.values()) | {999}:
+            self.assertEqual(list(keysWithRun(entries, run)),
+                             [k for k in reversed(keys)
+                              if self.model[k] == run])
+        if type(entries) is bytes:
+            self.assertLessEqual(len(keys), SMALL)
+            return
+        # chunks: none empty, none too big, each under a key no higher
+        # than its first and above the previous chunk's keys
+        previous = None
+        for start, chunk in entries.items():
+            flat = unpackKeys(chunk)
+            self.assertTrue(0 < len(flat) // 2 <= 2 * CHUNK)
+            self.assertLessEqual(start, flat[0])
+            if previous is not None:
+                self.assertLess(previous, start)
+            previous = flat[-2]
+
+    def test_later_keys_fill_chunks(self):
+        for batch in range(20):
+            keys = list(range(batch * 37, batch * 37 + 37))
+            self.add(keys, [k % 3 for k in keys])
+            self.assertAgrees()
+        self.assertEqual(len(self.tree['u']), 740 // CHUNK + 1)
+        # more buckets than one: what a merge writes stays small
+        self.assertEqual(len(self.tree['u'].__getstate__()), 2)
+
+    def test_any_order_and_removals(self):
+        rnd = random.Random(11)
+        for step in range(3000):
+            if self.model and rnd.random() < 0.3:
+                self.remove(rnd.choice(list(self.model)))
+            else:
+                if rnd.random() < 0.5 or not self.model:
+                    key = rnd.randrange(1 << 40)   # anywhere
+                else:
+                    key = max(self.model) + rnd.randrange(1, 100)
+                if key in self.model:
+                    continue
+                self.add([key], [rnd.randrange(5)])
+            if step % 50 == 0:
+                self.assertAgrees()
+        self.assertAgrees()
+        for key in list(self.model):
+            self.remove(key)
+        self.assertAgrees()
+
+    def test_packed_and_then_chunks(self):
+        self.add([5, 6], [1, 2])
+        self.assertIs(type(self.tree['u']), bytes)
+        self.add(list(range(7, 30)), [1] * 23)
+        self.assertIsNot(type(self.tree['u']), bytes)
+        self.add([1], [2])      # before the first chunk
+        self.assertAgrees()
+        with self.assertRaises(ValueError):
+            removeEntry(self.tree, 'u', 4)
+        self.assertAgrees()

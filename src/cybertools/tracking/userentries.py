@@ -1,0 +1,187 @@
+"""A user's entries in the index: the order key of each of the user's
+tracks with the id of its run (see index.py).
+
+Few entries (up to ``index.SMALL``) are packed as bytes, key and run in
+turn, in the bucket of the users tree. More get a tree of their own
+(``UserChunks``): chunks of up to ``CHUNK`` entries packed the same way,
+each under its first key, a few chunks to a bucket. A merge appends to a
+user's last chunk, so that it writes one small object holding a few
+bytes values. A BTree from key to run would do the same work, but ZODB
+pickles a BTree bucket number by number, calling its ``persistent_id``
+hook for each: with one bucket of pairs written per user in every merge,
+that was three quarters of all the numbers a merge pickled at 1,000,000
+tracks.
+
+An entry value here is what the users tree holds for a user: bytes or a
+chunk tree.
+"""
+
+import bisect
+
+import BTrees
+
+from cybertools.tracking.keys import packKeys
+from cybertools.tracking.keys import unpackKeys
+
+# The most entries packed in one chunk of a user's tree.
+CHUNK = 32
+
+
+class UserChunks(BTrees.family64.IO.BTree):
+    """The chunks of a user's entries: key -> packed entries. Small
+    buckets, so that a merge rewrites a few kB at most for a user with
+    many tracks (a tree of one bucket keeps it in its own state)."""
+
+    max_leaf_size = 8
+
+
+def entryKeys(entries):
+    """The keys of a user's entries, in order."""
+    if type(entries) is bytes:
+        return unpackKeys(entries)[0::2]
+    keys = []
+    for chunk in entries.values():
+        keys.extend(unpackKeys(chunk)[0::2])
+    return keys
+
+
+def entrySize(entries):
+    if type(entries) is bytes:
+        return len(entries) // 16
+    return sum(len(chunk) // 16 for chunk in entries.values())
+
+
+def keysWithRun(entries, runId):
+    """The keys of a user's entries with this run, the latest first: chunk
+    by chunk from the last, so that mostly one chunk is read."""
+    if type(entries) is bytes:
+        chunks = [entries]
+    else:
+        values = entries.values()
+        chunks = (values[i] for i in range(len(values) - 1, -1, -1))
+    for chunk in chunks:
+        flat = unpackKeys(chunk)
+        keys, runs = flat[0::2], flat[1::2]
+        # the search in C: list.index on the runs reversed
+        runs.reverse()
+        last, start = len(runs) - 1, 0
+        while True:
+            try:
+                start = runs.index(runId, start)
+            except ValueError:
+                break
+            yield keys[last - start]
+            start += 1
+
+
+def addEntries(tree, user, keys, runs, small):
+    """Add keys (in order, new ones) with their runs to the entries of a
+    user in the users tree; ``small`` entries stay packed in its bucket.
+    Return True if the user has a chunk tree now."""
+    entries = tree.get(user)
+    pairs = list(zip(keys, runs))
+    if entries is not None and type(entries) is not bytes:
+        _addToChunks(entries, pairs)
+        return True
+    if entries is not None:
+        flat = unpackKeys(entries)
+        if flat[-2] < keys[0] and len(flat) // 2 + len(pairs) <= small:
+            # the common case: later keys, still few
+            tree[user] = packKeys(flat + _flatten(pairs))
+            return False
+        pairs = sorted(list(zip(flat[0::2], flat[1::2])) + pairs)
+    if len(pairs) <= small:
+        tree[user] = packKeys(_flatten(pairs))
+        return False
+    chunks = tree[user] = UserChunks()
+    _addToChunks(chunks, pairs)
+    return True
+
+
+def _addToChunks(chunks, pairs):
+    """Add entries (in order) to a user's chunks."""
+    if chunks:
+        start = chunks.maxKey()
+        flat = unpackKeys(chunks[start])
+        if flat[-2] > pairs[0][0]:
+            # older ones among them (tracks indexed anew): one by one
+            for pair in pairs:
+                _insert(chunks, pair)
+            return
+        # the common case: later keys, appended to the last chunk
+        room = CHUNK - len(flat) // 2
+        if room > 0:
+            chunks[start] = packKeys(flat + _flatten(pairs[:room]))
+            pairs = pairs[room:]
+    for i in range(0, len(pairs), CHUNK):
+        piece = pairs[i:i + CHUNK]
+        chunks[piece[0][0]] = packKeys(_flatten(piece))
+
+
+def _insert(chunks, pair):
+    """Insert one entry where it belongs (an older track indexed anew)."""
+    key = pair[0]
+    if not chunks:
+        chunks[key] = packKeys(list(pair))
+        return
+    if key < chunks.minKey():
+        # it starts the first chunk now
+        start = chunks.minKey()
+        flat = list(pair) + unpackKeys(chunks.pop(start))
+    else:
+        start = chunks.maxKey(key)
+        flat = unpackKeys(chunks.pop(start))
+        i = bisect.bisect_left(flat[0::2], key) * 2
+        flat[i:i] = list(pair)
+    if len(flat) > 4 * CHUNK:
+        # two chunks of it
+        half = len(flat) // 4 * 2
+        chunks[flat[0]] = packKeys(flat[:half])
+        chunks[flat[half]] = packKeys(flat[half:])
+    else:
+        chunks[flat[0]] = packKeys(flat)
+
+
+def removeEntry(tree, user, key):
+    """Remove a key (and its run) from a user's entries; drop the user
+    when none are left. Return True if the user had a chunk tree."""
+    entries = tree[user]
+    chunks = None if type(entries) is bytes else entries
+    if chunks is None:
+        flat = unpackKeys(entries)
+    else:
+        start = chunks.maxKey(key)
+        flat = unpackKeys(chunks[start])
+    i = flat[0::2].index(key) * 2
+    del flat[i:i + 2]
+    if chunks is None:
+        if flat:
+            tree[user] = packKeys(flat)
+        else:
+            del tree[user]
+        return False
+    if flat:
+        # (a chunk stays under its first key of before: still the lowest)
+        chunks[start] = packKeys(flat)
+    else:
+        del chunks[start]
+        if not chunks:
+            del tree[user]
+    return True
+
+
+class ChunkedKeys:
+    """The keys of a user's chunk tree, listed when iterated (for
+    results.MergedKeys)."""
+
+    __slots__ = ('_chunks',)
+
+    def __init__(self, chunks):
+        self._chunks = chunks
+
+    def __iter__(self):
+        return iter(entryKeys(self._chunks))
+
+
+def _flatten(pairs):
+    return [number for pair in pairs for number in pair]
