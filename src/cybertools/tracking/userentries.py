@@ -54,11 +54,7 @@ def entrySize(entries):
 def keysWithRun(entries, runId):
     """The keys of a user's entries with this run, the latest first: chunk
     by chunk from the last, so that mostly one chunk is read."""
-    if type(entries) is bytes:
-        chunks = [entries]
-    else:
-        values = entries.values()
-        chunks = (values[i] for i in range(len(values) - 1, -1, -1))
+    chunks = [entries] if type(entries) is bytes else _latestFirst(entries)
     for chunk in chunks:
         flat = unpackKeys(chunk)
         keys, runs = flat[0::2], flat[1::2]
@@ -72,6 +68,18 @@ def keysWithRun(entries, runId):
                 break
             yield keys[last - start]
             start += 1
+
+
+def _latestFirst(chunks):
+    """The chunks from the last one back, loading only the buckets they
+    are in."""
+    start = chunks.maxKey()
+    while True:
+        yield chunks[start]
+        try:
+            start = chunks.maxKey(start - 1)
+        except ValueError:      # that was the first
+            return
 
 
 def addEntries(tree, user, keys, runs, small):
