@@ -360,6 +360,16 @@ class CrowdedTest(unittest.TestCase):
         self.storage.reindexTracks()
         self.assertAllFound(self.storage, self.names)
 
+    def test_a_result_kept_when_a_crowded_track_gets_a_key(self):
+        storage = self.storage
+        storage.indexPending()
+        result = storage.query(taskId='t')
+        expected = [t.__name__ for t in storage.query(taskId='t')]
+        # a new time stamp: out of the crowd, into the indexes
+        storage.updateTrack(storage[self.names[-1]], {'moved': True})
+        self.assertEqual([t.__name__ for t in result], expected)
+        self.assertEqual(storage.checkIndexes(), [])
+
 
 class UserNamesTest(unittest.TestCase):
     """The users of a task are read from its tracks (there is no index
