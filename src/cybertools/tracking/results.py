@@ -199,8 +199,6 @@ class MergedKeys:
         """Take the track ids of the keys from the timeline, while it is as
         the query found it; a failure (the database closed, say) is raised
         when the result is used."""
-        if self.ids is not None:
-            return
         try:
             get = timeline.get
             self.ids = [get(key) for key in self.list()]

@@ -127,11 +127,9 @@ def _addToChunks(chunks, pairs):
 
 
 def _insert(chunks, pair):
-    """Insert one entry where it belongs (an older track indexed anew)."""
+    """Insert one entry where it belongs, among chunks there are (an older
+    track indexed anew)."""
     key = pair[0]
-    if not chunks:
-        chunks[key] = packKeys(list(pair))
-        return
     if key < chunks.minKey():
         # it starts the first chunk now
         start = chunks.minKey()

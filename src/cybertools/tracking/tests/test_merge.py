@@ -445,6 +445,9 @@ class CountTest(DatabaseTest):
         self.assertEqual(self.counts()['userName'], {'ann': 89})
         self.assertEqual(self.counts()['taskId'], {'big': 139})
         self.assertEqual(len(storage.query(userName='ann')), 89)
+        # a user with chunks of entries (userentries.py), listed in order
+        anns = [t for t in storage.query(taskId='big') if t.userName == 'ann']
+        self.assertEqual(list(storage.query(userName='ann')), anns)
         self.assertEqual(storage.checkIndexes(), [])
         for track in list(storage.query(taskId='big')):
             storage.removeTrack(track)
@@ -502,6 +505,13 @@ class CountTest(DatabaseTest):
             storage['0000005'].taskId = 'other'
             self.tm.savepoint()
         self.assertKeeps(change)
+
+    def test_a_track_removed_since_is_an_error_by_index(self):
+        result = self.storage.query(taskId='big')
+        self.storage.removeTrack(self.storage['0000001'])
+        with self.assertRaises(KeyError):
+            result[0]
+        self.assertEqual(result[1].__name__, '0000002')
 
     def removedElsewhere(self, count):
         """Another connection, with the first tracks of the task removed

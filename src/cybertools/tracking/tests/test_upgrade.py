@@ -199,6 +199,9 @@ class Layout2Test(FixtureTestCase):
         storage.saveUserTrack('quiz', 1, 'bob', {})
         storage.indexPending()
         self.assertEqual(len(storage.query(taskId='quiz')), 100)
+        storage.removeTrack(storage['0000100'])
+        self.assertEqual(storage.getLastUserTrack('quiz', 1, 'alice').__name__,
+                         '0000098')
         self.assertEqual(storage.checkIndexes(), [])
         self.assertEqual(storage.layout, 2)
 
