@@ -411,22 +411,25 @@ class TrackingStorage(Persistent, Contained):
 
     def getLastUserTrack(self, taskId, runId, userName):
         taskId, runId, userName = self._userKey(taskId, runId, userName)
-        pending = self._pending().userTracks(taskId, runId, userName)
+        session = sessionOf(self)
+        pending = self._pending(session).userTracks(taskId, runId, userName)
         # a pending track stands after the merged ones up to its sort key
         # (it may be older than a merged one: time stamps can be given)
         latest = pending[-1][0][0] if pending else None
-        for key in self._index.lastUserKeys(taskId, runId, userName):
+        index = self._index
+        for key in index.lastUserKeys(taskId, runId, userName):
             if latest is not None and key <= latest:
                 break
-            track = self._loadTrackByKey(key)
-            if self._storedTaskId(track) == taskId:
+            trackId = index.timeline[key]
+            track = self._loadTrack(trackId, session)
+            if self._storedTaskId(trackId, track, session) == taskId:
                 return track
-        return self._loadTrack(pending[-1][1]) if pending else None
+        return self._loadTrack(pending[-1][1], session) if pending else None
 
-    def _storedTaskId(self, track):
+    def _storedTaskId(self, trackId, track, session):
         """The task of a track as stored (and indexed): a track changed in
         place is stored at commit."""
-        if parseTrackId(track.__name__) in sessionOf(self).dirty:
+        if trackId in session.dirty:
             return decodeRecord(track.__dict__['_stored'])[0]
         return track.__dict__['taskId']
 
@@ -865,9 +868,6 @@ class TrackingStorage(Persistent, Contained):
                 yield load(trackId, session)
             except KeyError:
                 continue
-
-    def _loadTrackByKey(self, key):
-        return self._loadTrack(self._index.timeline[key])
 
     def _loadTrack(self, trackId, session=None):
         """The track object of a stored track: the one in use in this
