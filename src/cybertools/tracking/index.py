@@ -44,7 +44,6 @@ a merge writes one bucket for many values instead of one set object per
 value. A value with more than ``SMALL`` keys gets a tree set of its own.
 """
 
-import array
 import bisect
 import functools
 
@@ -236,12 +235,9 @@ class TrackIndex(Persistent):
         if not self.userRuns:
             self._insertKeys(self.users, user, keys, counts)
             return
-        before = self.users.get(user)
-        if addEntries(self.users, user, keys, runs, SMALL):
-            if before is None or type(before) is bytes:
-                counts[user] = entrySize(self.users[user])
-            else:
-                counts[user] += len(keys)   # (keys are new: never there)
+        gained = addEntries(self.users, user, keys, runs, SMALL)
+        if gained:
+            counts[user] = counts.get(user, 0) + gained
 
     def _insertKeys(self, tree, value, keys, counts):
         """Add keys (in order) to those of a value."""
@@ -252,14 +248,12 @@ class TrackIndex(Persistent):
                 counts[value] += added
             return
         if found is not None:
-            packed = array.array('q')
-            packed.frombytes(found)
+            packed = unpackKeys(found)
             if len(packed) + len(keys) <= SMALL and packed[-1] < keys[0]:
                 # the common case: later keys, still few
-                packed.extend(keys)
-                tree[value] = packed.tobytes()
+                tree[value] = packKeys(packed + keys)
                 return
-            keys = sorted(packed.tolist() + keys)
+            keys = sorted(packed + keys)
         if len(keys) <= SMALL:
             tree[value] = packKeys(keys)
             return
@@ -409,8 +403,8 @@ class TrackIndex(Persistent):
             taskKeys = self.family.II.TreeSet(taskKeys)
         found = set()
         intersection = self.family.II.intersection
-        for user in self.users.keys():
-            keys = self.keys(self.users, user)
+        for user, entries in self.users.items():
+            keys = self._asKeys(self.users, entries)
             if isinstance(keys, SmallKeys):
                 if any(key in taskKeys for key in keys):
                     found.add(user)
@@ -463,20 +457,17 @@ class TrackIndex(Persistent):
                 len(matcher.exact) != 1:
             return None
         value = matcher.exact[0]
-        users = name == 'userName'
-        keys = (self.users if users else self.values[name]).get(value)
+        tree = self.users if name == 'userName' else self.values[name]
+        keys = tree.get(value)
         if keys is None:
             return []
-        if users and self.userRuns:
-            if type(keys) is bytes:
-                return entryKeys(keys)
-            return MergedKeys(tree=ChunkedKeys(keys),
-                              count=self.counts[name][value])
         if type(keys) is bytes:
-            return unpackKeys(keys)
+            return self._asKeys(tree, keys)._keys
         counts = self._countsOf(name)
-        return MergedKeys(tree=keys, count=len(keys) if counts is None
-                          else counts[value])
+        count = len(keys) if counts is None else counts[value]
+        if tree is self.users and self.userRuns:
+            keys = ChunkedKeys(keys)
+        return MergedKeys(tree=keys, count=count)
 
     def _matching(self, name, matcher):
         """The set of keys of the tracks with one of the values."""

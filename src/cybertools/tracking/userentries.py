@@ -85,25 +85,26 @@ def _latestFirst(chunks):
 def addEntries(tree, user, keys, runs, small):
     """Add keys (in order, new ones) with their runs to the entries of a
     user in the users tree; ``small`` entries stay packed in its bucket.
-    Return True if the user has a chunk tree now."""
+    Return how many entries the user's chunk tree gained (all it holds,
+    if it was made now), 0 while they are packed."""
     entries = tree.get(user)
     pairs = list(zip(keys, runs))
     if entries is not None and type(entries) is not bytes:
         _addToChunks(entries, pairs)
-        return True
+        return len(pairs)
     if entries is not None:
         flat = unpackKeys(entries)
         if flat[-2] < keys[0] and len(flat) // 2 + len(pairs) <= small:
             # the common case: later keys, still few
             tree[user] = packKeys(flat + _flatten(pairs))
-            return False
+            return 0
         pairs = sorted(list(zip(flat[0::2], flat[1::2])) + pairs)
     if len(pairs) <= small:
         tree[user] = packKeys(_flatten(pairs))
-        return False
+        return 0
     chunks = tree[user] = UserChunks()
     _addToChunks(chunks, pairs)
-    return True
+    return len(pairs)
 
 
 def _addToChunks(chunks, pairs):
