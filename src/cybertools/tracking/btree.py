@@ -5,6 +5,7 @@ import copy
 import random
 import time
 import warnings
+import weakref
 
 import BTrees
 from BTrees.Length import Length
@@ -213,11 +214,16 @@ class Track:
     data = TrackData()
 
     def __init__(self, taskId, runId, userName, data=None, timeStamp=None):
-        self.taskId = taskId
-        self.runId = runId
-        self.userName = userName
-        self.timeStamp = time.time() if timeStamp is None else timeStamp
-        self.data = {} if data is None else data
+        state = dict(taskId=taskId, runId=runId, userName=userName,
+                     timeStamp=time.time() if timeStamp is None else timeStamp,
+                     data={} if data is None else data)
+        if _setsStatePlainly(type(self)):
+            # a new track has no session: setting an attribute only puts
+            # it into __dict__ (set at once here, on the path of every save)
+            self.__dict__.update(state)
+            return
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def __setattr__(self, name, value):
         session = self._session
@@ -289,6 +295,25 @@ class Track:
 
 
 
+_STATE_NAMES = ('taskId', 'runId', 'userName', 'timeStamp', 'data')
+_plainClasses = weakref.WeakKeyDictionary()
+
+
+def _setsStatePlainly(trackClass):
+    """Whether setting a new track's state only puts it into its __dict__:
+    the class has Track's __setattr__ and no descriptor of its own for the
+    state's names (a property of a subclass must be called)."""
+    plain = _plainClasses.get(trackClass)
+    if plain is None:
+        plain = trackClass.__setattr__ is Track.__setattr__ and all(
+            name == 'data' and isinstance(attribute, TrackData) or
+            not hasattr(type(attribute), '__set__')
+            for name, attribute in ((name, getattr(trackClass, name, None))
+                                    for name in _STATE_NAMES))
+        _plainClasses[trackClass] = plain
+    return plain
+
+
 @implementer(ITrackingStorage)
 class TrackingStorage(Persistent, Contained):
     """Tracks and runs in BTrees, with indexes on the tracks' metadata.
@@ -348,12 +373,20 @@ class TrackingStorage(Persistent, Contained):
         allowed: ``storage.indexAttributes = (...)`` and
         ``setupIndexes()``)."""
         factory = self.trackFactory
-        names = list(factory.metadata_attributes)
-        for name in (tuple(factory.index_attributes)
-                     + (self._indexAttributes or ())):
+        source = (factory.metadata_attributes, factory.index_attributes,
+                  self._indexAttributes)
+        # asked by every save: kept for as long as what it comes from
+        known = self.__dict__.get('_v_indexAttributes')
+        if known is not None and known[0] is factory and \
+                known[1] == source:
+            return known[2]
+        names = list(source[0])
+        for name in tuple(source[1]) + (source[2] or ()):
             if name not in names:
                 names.append(name)
-        return tuple(names)
+        names = tuple(names)
+        self._v_indexAttributes = (factory, source, names)
+        return names
 
     @indexAttributes.setter
     def indexAttributes(self, names):
@@ -501,7 +534,10 @@ class TrackingStorage(Persistent, Contained):
         """A track of the storage's class; classes written for the original
         take (taskId, runId, userName, data) only and set the time
         themselves."""
-        track = self.trackFactory(taskId, runId, userName, data)
+        factory = self.trackFactory
+        if factory.__init__ is Track.__init__:
+            return factory(taskId, runId, userName, data, timeStamp)
+        track = factory(taskId, runId, userName, data)
         if timeStamp is not None:
             track.timeStamp = timeStamp
         return track

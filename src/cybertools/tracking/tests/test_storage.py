@@ -1325,3 +1325,66 @@ class MaintenanceTest(unittest.TestCase):
         self.assertEqual(len(problems), 1)
         self.assertIn("index 'state': track %s not indexed" % name,
                       problems[0])
+
+    def test_index_attributes_follow_the_class_and_the_storage(self):
+        # the storage keeps the names it asks for on every save; a change
+        # of either source is seen at once
+        storage = TrackingStorage(StateTrack)
+        self.assertEqual(storage.indexAttributes[-1], 'state')
+        with mock.patch.object(StateTrack, 'index_attributes',
+                               StateTrack.index_attributes + ('level',)):
+            self.assertEqual(storage.indexAttributes[-2:],
+                             ('state', 'level'))
+        storage.indexAttributes = ('color',)
+        self.assertEqual(storage.indexAttributes[-2:], ('state', 'color'))
+        storage.trackFactory = Track
+        self.assertEqual(storage.indexAttributes,
+                         Track.metadata_attributes + ('color',))
+
+
+class RoundedTrack(Track):
+    """A track class whose time stamp is a property of its own."""
+
+    @property
+    def timeStamp(self):
+        return self.__dict__['_seconds']
+
+    @timeStamp.setter
+    def timeStamp(self, value):
+        self.__dict__['_seconds'] = float(int(value))
+
+
+class LoggingTrack(Track):
+    """A track class that sees every attribute set."""
+
+    def __setattr__(self, name, value):
+        self.__dict__.setdefault('_set', []).append(name)
+        super().__setattr__(name, value)
+
+
+class TrackStateTest(unittest.TestCase):
+    """A new track's state is set directly only where that is what setting
+    its attributes would do."""
+
+    def test_a_property_of_a_subclass_is_called(self):
+        storage = TrackingStorage(RoundedTrack)
+        storage.saveUserTrack('t', 0, 'u', {}, timeStamp=1700000000.7)
+        # (the run a save starts starts at the time the track gave)
+        self.assertEqual(storage.getRun(taskId='t').start, 1700000000.0)
+        self.assertEqual(RoundedTrack('t', 1, 'u', {},
+                                      1700000001.9).timeStamp,
+                         1700000001.0)
+
+    def test_a_setattr_of_a_subclass_is_called(self):
+        track = LoggingTrack('t', 1, 'u', {'a': 1}, 1700000000.0)
+        self.assertEqual(track._set, ['taskId', 'runId', 'userName',
+                                      'timeStamp', 'data'])
+        self.assertEqual(track.data, {'a': 1})
+
+    def test_plain_tracks_get_their_state_at_once(self):
+        track = Track('t', 1, 'u', None, 1700000000.0)
+        self.assertEqual((track.taskId, track.runId, track.userName,
+                          track.timeStamp, track.data),
+                         ('t', 1, 'u', 1700000000.0, {}))
+        with mock.patch('time.time', return_value=1700000005.0):
+            self.assertEqual(Track('t', 1, 'u').timeStamp, 1700000005.0)
