@@ -40,6 +40,7 @@ from cybertools.tracking.interfaces import ITrackingStorage
 from cybertools.tracking.keys import microseconds
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
+from cybertools.tracking.lanes import LANE_BITS
 from cybertools.tracking.lanes import LaneTrees
 from cybertools.tracking.lanes import Lanes
 from cybertools.tracking.lanes import laneOf
@@ -438,9 +439,10 @@ class TrackingStorage(Persistent, Contained):
 
     def getUserTracks(self, taskId, runId, userName):
         taskId, runId, userName = self._userKey(taskId, runId, userName)
-        pending = self._pending().userTracks(taskId, runId, userName)
+        session = sessionOf(self)
+        pending = self._pending(session).userTracks(taskId, runId, userName)
         return self._result(self._index.userKeys(taskId, runId, userName),
-                            pending)
+                            pending, session)
 
     def getLastUserTrack(self, taskId, runId, userName):
         taskId, runId, userName = self._userKey(taskId, runId, userName)
@@ -482,9 +484,11 @@ class TrackingStorage(Persistent, Contained):
                       | self._pending().values('taskId'))
 
     def query(self, **criteria):
-        criteria = Criteria(criteria, self._index, self._pending)
+        session = sessionOf(self)
+        pending = self._pending(session)
+        criteria = Criteria(criteria, self._index, lambda: pending)
         return self._result(self._index.search(criteria),
-                            self._pending().search(criteria))
+                            pending.search(criteria), session)
 
     def getRuns(self, taskId=None):
         if taskId is None:
@@ -867,11 +871,11 @@ class TrackingStorage(Persistent, Contained):
             return values
         return indexValues
 
-    def _result(self, keys, pending):
+    def _result(self, keys, pending, session):
         """A result of merged keys (in order: a list or MergedKeys) and
         pending tracks."""
         merged = keys if type(keys) is MergedKeys else MergedKeys(keys)
-        sessionOf(self).holdKeys(merged)
+        session.holdKeys(merged)
         return TrackResult(self._loadMerged, self._loadTrack, merged,
                            pending)
 
@@ -882,7 +886,9 @@ class TrackingStorage(Persistent, Contained):
         timeline = self._index.timeline
         load = self._loadTrack
         tracks, recent = session.tracks, session.recent
-        storedRecord = self._records.get
+        # the records' tree of the lane of the last track (mostly, all are
+        # in one lane)
+        laneTree, records, lane = self._records.laneTree, None, None
         keys = merged.list() if merged.ids is None else None
         for i in range(start, stop):
             # (resolved to ids as soon as the index changes, even while
@@ -895,11 +901,15 @@ class TrackingStorage(Persistent, Contained):
             # common case of a long-running reader
             ref = tracks.get(trackId)
             track = None if ref is None else ref()
-            if track is not None and trackId in recent and \
-                    track.__dict__['_stored'] is storedRecord(trackId):
-                recent.move_to_end(trackId)
-                yield track
-                continue
+            if track is not None and trackId in recent:
+                if trackId >> LANE_BITS << LANE_BITS != lane:
+                    lane = trackId >> LANE_BITS << LANE_BITS
+                    records = laneTree(lane)
+                if records is not None and \
+                        track.__dict__['_stored'] is records.get(trackId):
+                    recent.move_to_end(trackId)
+                    yield track
+                    continue
             try:
                 yield load(trackId, session)
             except KeyError:

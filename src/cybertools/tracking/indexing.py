@@ -155,6 +155,14 @@ class Criteria:
     and the pending tracks (see ``ITrackingStorageQuery.query``)."""
 
     def __init__(self, criteria, index, pending=None):
+        if len(criteria) == 1:
+            [(name, value)] = criteria.items()
+            if KINDS.get(name) == 'string' and type(value) is str and \
+                    not value.endswith('*'):
+                # the commonest query: the tracks of a task or a user
+                self.timeFrom = self.timeTo = self.low = self.high = None
+                self.values = [(name, ValueMatcher(name, value, 'string'))]
+                return
         criteria = {name: value for name, value in criteria.items()
                     if value is not None}
         if criteria.keys().isdisjoint(TIME_CRITERIA):

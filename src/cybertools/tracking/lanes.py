@@ -195,6 +195,10 @@ class LaneTrees(Persistent):
         tree = self._trees.get(id >> LANE_BITS << LANE_BITS)
         return default if tree is None else tree.get(id, default)
 
+    def laneTree(self, lane):
+        """The tree of a lane (by its start), or None."""
+        return self._trees.get(lane)
+
     def __contains__(self, id):
         tree = self._tree(id)
         return tree is not None and id in tree

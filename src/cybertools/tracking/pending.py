@@ -84,8 +84,17 @@ class PendingIndex:
         """The (sort key, track id) pairs of the tracks matching prepared
         criteria, in order."""
         byValue = self.byValue
+        values = criteria.values
+        if len(values) == 1 and criteria.timeFrom is None and \
+                criteria.timeTo is None:
+            # one criterion of one value (the commonest): its set
+            name, matcher = values[0]
+            if name != 'timeStamp' and not matcher.prefixes and \
+                    len(matcher.exact) == 1:
+                ids = byValue.get(name, {}).get(matcher.exact[0])
+                return self._inOrder(ids) if ids else []
         candidates = None
-        for name, matcher in criteria.values:
+        for name, matcher in values:
             if name == 'timeStamp':
                 continue
             ids = None
@@ -107,9 +116,13 @@ class PendingIndex:
                 trackId for trackId in candidates
                 if _inTime(microseconds(entries[trackId]['timeStamp']),
                            low, high, times)]
+        return self._inOrder(candidates)
+
+    def _inOrder(self, trackIds):
+        """(sort key, track id) of the tracks, in order."""
         sortKeys, sortKey = self._sortKeys, self.sortKey
         found = [(sortKeys.get(trackId) or sortKey(trackId), trackId)
-                 for trackId in candidates]
+                 for trackId in trackIds]
         found.sort()
         return found
 

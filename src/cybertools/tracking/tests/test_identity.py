@@ -16,6 +16,7 @@ from ZODB.FileStorage import FileStorage
 from cybertools.tracking.btree import ANONYMOUS
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
+from cybertools.tracking.lanes import LANE_BITS
 from cybertools.tracking.btree import parseTrackId
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
@@ -348,6 +349,35 @@ class ResultTest(DatabaseTestCase):
         for track in list(self.storage.values()):
             self.storage.removeTrack(track)
         self.assertEqual(len(result), 3)
+
+    def test_merged_tracks_in_use_of_two_lanes_are_read_anew(self):
+        # the tracks of a result that the connection uses are given as
+        # they are, unless changed since: here, by another connection,
+        # whose tracks are in a lane of their own
+        self.storage.saveUserTrack('quiz', 0, 'u3', {'n': 3},
+                                   timeStamp=1700000003)
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        for i in range(3):
+            other.saveUserTrack('quiz', 0, 'v%i' % i, {'n': 10 + i},
+                                timeStamp=1700000010 + i)
+        other.indexPending()
+        tm.commit()
+        self.tm.begin()
+        names = [t.__name__ for t in self.storage.query(taskId='quiz')]
+        self.assertEqual(len({int(name) >> LANE_BITS for name in names}), 2)
+        tracks = list(self.storage.query(taskId='quiz'))
+        self.assertEqual([t.data['n'] for t in tracks],
+                         [0, 1, 2, 3, 10, 11, 12])
+        other['0000002'].data['n'] = 21
+        other[names[5]].data['n'] = 31
+        other.removeTrack(other[names[6]])
+        tm.commit()
+        self.tm.begin()
+        again = list(self.storage.query(taskId='quiz'))
+        self.assertEqual([t.data['n'] for t in again],
+                         [0, 21, 2, 3, 10, 31])
+        self.assertEqual([id(t) for t in again], [id(t) for t in tracks[:6]])
 
 
 class RecordTest(DatabaseTestCase):
