@@ -41,7 +41,8 @@ single track.
 Most values have few tracks (a user, a run): their keys are kept in the
 BTree bucket of the value itself, packed as bytes (``SmallKeys``), so that
 a merge writes one bucket for many values instead of one set object per
-value. A value with more than ``SMALL`` keys gets a tree set of its own.
+value. A value with more than ``SMALL`` keys gets a tree set of its own
+(``keysets.KeySet``, written as packed bytes).
 """
 
 import bisect
@@ -56,6 +57,8 @@ from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import lastKey
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
+from cybertools.tracking.keysets import KeySet
+from cybertools.tracking.keysets import Timeline
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.results import MergedKeys
 from cybertools.tracking.userentries import ChunkedKeys
@@ -97,7 +100,7 @@ class TrackIndex(Persistent):
 
     def __init__(self, names):
         OO, II = self.family.OO, self.family.II
-        self.timeline = II.BTree()
+        self.timeline = Timeline()
         self.values = OO.BTree()
         self.users = OO.BTree()
         # tracks with a value of another kind than its index holds (saved
@@ -257,7 +260,7 @@ class TrackIndex(Persistent):
         if len(keys) <= SMALL:
             tree[value] = packKeys(keys)
             return
-        tree[value] = self.family.II.TreeSet(keys)
+        tree[value] = KeySet(keys)
         if counts is not None:
             counts[value] = len(keys)
 

@@ -1,0 +1,118 @@
+"""The index's LL trees written packed: what ZODB stores of them, reading
+them back, plain states and conflict resolution."""
+
+import os
+import shutil
+import tempfile
+import unittest
+
+import transaction
+from BTrees.LLBTree import LLBTree
+from BTrees.LLBTree import LLTreeSet
+from BTrees.LLBTree import intersection
+from ZODB import DB
+from ZODB.FileStorage import FileStorage
+from ZODB.POSException import ConflictError
+
+from cybertools.tracking.keys import KEY_OFFSET
+from cybertools.tracking.keysets import KeyBucket
+from cybertools.tracking.keysets import KeySet
+from cybertools.tracking.keysets import Timeline
+from cybertools.tracking.keysets import TimelineBucket
+
+# keys as the index has them: near the low end of the signed range
+KEYS = [KEY_OFFSET + 7 * i for i in range(1000)]
+
+
+class PackedStateTest(unittest.TestCase):
+
+    def test_a_set_of_one_bucket_keeps_its_keys_packed(self):
+        state = KeySet(KEYS[:10]).__getstate__()
+        packed = state[0][0][0]
+        self.assertIs(type(packed), bytes)
+        self.assertEqual(len(packed), 80)
+
+    def test_the_buckets_of_a_bigger_set_are_packed(self):
+        keys = KeySet(KEYS)
+        bucket = keys._firstbucket
+        self.assertIs(type(bucket), KeyBucket)
+        self.assertIs(type(bucket.__getstate__()[0]), bytes)
+        self.assertIs(type(Timeline(dict.fromkeys(KEYS, 1))._firstbucket),
+                      TimelineBucket)
+
+    def test_plain_and_packed_states_are_read(self):
+        for state in (LLTreeSet(KEYS[:10]).__getstate__(),
+                      KeySet(KEYS[:10]).__getstate__()):
+            keys = KeySet()
+            keys.__setstate__(state)
+            self.assertEqual(list(keys), KEYS[:10])
+        items = {k: 5 for k in KEYS[:10]}
+        for state in (LLBTree(items).__getstate__(),
+                      Timeline(items).__getstate__()):
+            timeline = Timeline()
+            timeline.__setstate__(state)
+            self.assertEqual(dict(timeline.items()), items)
+
+    def test_set_operations_take_them(self):
+        found = intersection(KeySet(KEYS), LLTreeSet(KEYS[500:510]))
+        self.assertEqual(list(found), KEYS[500:510])
+
+
+class DatabaseTest(unittest.TestCase):
+
+    def setUp(self):
+        self.directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.directory)
+        self.db = DB(FileStorage(os.path.join(self.directory, 'Data.fs')))
+        self.addCleanup(lambda: self.db.close())
+        with self.db.transaction() as connection:
+            root = connection.root()
+            root['small'] = KeySet(KEYS[:10])
+            root['big'] = KeySet(KEYS)
+            root['timeline'] = Timeline({k: i for i, k in enumerate(KEYS)})
+
+    def connection(self):
+        tm = transaction.TransactionManager()
+        connection = self.db.open(tm)
+        self.addCleanup(connection.close)
+        self.addCleanup(tm.abort)
+        return connection.root(), tm
+
+    def test_read_back_after_reopening(self):
+        self.db.close()
+        self.db = DB(FileStorage(os.path.join(self.directory, 'Data.fs')))
+        root, tm = self.connection()
+        self.assertEqual(list(root['small']), KEYS[:10])
+        self.assertEqual(list(root['big']), KEYS)
+        self.assertEqual(root['timeline'][KEYS[600]], 600)
+        self.assertEqual(len(root['timeline']), len(KEYS))
+
+    def test_concurrent_inserts_are_resolved(self):
+        # as BTrees resolves them: both into one set of one bucket, and
+        # both into one bucket of a bigger set
+        for name, new in [('small', (KEYS[20], KEYS[30])),
+                          ('big', (KEYS[100] + 1, KEYS[100] + 2))]:
+            (first, tm1), (second, tm2) = self.connection(), self.connection()
+            first[name].insert(new[0])
+            second[name].insert(new[1])
+            tm1.commit()
+            tm2.commit()
+            root, tm = self.connection()
+            for key in new:
+                self.assertIn(key, root[name])
+        (first, tm1), (second, tm2) = self.connection(), self.connection()
+        first['timeline'][KEYS[5] + 1] = -1
+        second['timeline'][KEYS[5] + 2] = -2
+        tm1.commit()
+        tm2.commit()
+        root, tm = self.connection()
+        self.assertEqual(root['timeline'][KEYS[5] + 2], -2)
+        self.assertEqual(len(root['timeline']), len(KEYS) + 2)
+
+    def test_conflicting_changes_are_not_resolved(self):
+        (first, tm1), (second, tm2) = self.connection(), self.connection()
+        first['small'].remove(KEYS[3])
+        second['small'].remove(KEYS[3])
+        tm1.commit()
+        with self.assertRaises(ConflictError):
+            tm2.commit()
