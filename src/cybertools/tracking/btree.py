@@ -724,9 +724,7 @@ class TrackingStorage(Persistent, Contained):
         known = self._pending().entries
         for laneStart, mark, trackIds in self._trackLanes.pendingIds(
                 self._records):
-            entries = [(trackId, known[trackId]) for trackId in trackIds]
-            entries.sort(key=_indexOrder)
-            index.addBatch(entries)
+            index.addBatch(sorted(trackIds, key=indexOrder(known)), known)
             self._trackLanes.setMerged(laneStart, trackIds[-1])
             merged += len(trackIds)
         if merged:
@@ -787,12 +785,12 @@ class TrackingStorage(Persistent, Contained):
         """An index of these tracks, built from their records."""
         index = TrackIndex(self.indexAttributes)
         indexValues = self._indexValuesFunction()
-        entries = []
+        valuesOf = {}
         for trackId in reportingProgress(trackIds, progress):
             record = decodeRecord(self._records[trackId])
-            entries.append((trackId, indexValues(trackId, record)))
-        entries.sort(key=_indexOrder)
-        index.addBatch(entries)
+            valuesOf[trackId] = indexValues(trackId, record)
+        trackIds = sorted(valuesOf, key=indexOrder(valuesOf))
+        index.addBatch(trackIds, valuesOf)
         return index
 
     def checkIndexes(self, progress=None):
@@ -1137,12 +1135,16 @@ def reportingProgress(items, progress, every=1000):
         progress(done)
 
 
-def _indexOrder(entry):
-    """Where a (track id, index values) entry goes in the indexes: by time
-    stamp, then by id (so that tracks saved in one microsecond keep their
-    order). Indexes built in this order write each of their buckets once."""
-    trackId, values = entry
-    return microseconds(values['timeStamp']), trackId
+def indexOrder(valuesOf):
+    """The sort key of the order in which tracks go into the indexes, for
+    tracks with the index values in ``valuesOf`` (track id: values): by
+    time stamp, then by id (so that tracks saved in one microsecond keep
+    their order). Indexes built in this order write each of their buckets
+    once. (The key is one number: a merge sorts many tracks, and tuples
+    would be objects for the garbage collector to look at.)"""
+    def order(trackId):
+        return microseconds(valuesOf[trackId]['timeStamp']) << 64 | trackId
+    return order
 
 
 def checkPartitions(partitions):

@@ -175,20 +175,25 @@ class TrackIndex(Persistent):
     def crowdedIds(self):
         return () if self.crowded is None else self.crowded
 
-    def addBatch(self, entries):
-        """Index many tracks at once: ``entries`` are (trackId, values) in
-        the order of their time stamps, then of their ids. Each value's
-        keys are stored once for the batch, not once per track. Return the
-        ids of the tracks crowded instead."""
+    def addBatch(self, trackIds, valuesOf):
+        """Index many tracks at once: ``trackIds`` in the order of their
+        time stamps, then of their ids (see btree.indexOrder), with their
+        index values in ``valuesOf`` (track id: values). Each value's keys
+        are stored once for the batch, not once per track. Return the ids
+        of the tracks crowded instead."""
         timeline = self.timeline
-        valueTrees = list(self.values.items())
-        byValue = {}        # (index name, value): [(key, track id)]
-        byUser = {}         # user name: ([key], [run id])
+        # what the batch adds, gathered in lists of numbers (they are not
+        # objects the garbage collector looks at, and a batch makes many):
+        # index name: value: ([key], [track id]), and user name: ([key],
+        # [run id])
+        byValue = [(name, {}) for name in self.values.keys()]
+        byUser = {}
         # the highest key so far: a track later than it (mostly all of
         # them) takes the first key of its time stamp, with no lookup
         top = timeline.maxKey() if timeline else None
         crowded = []
-        for trackId, values in entries:
+        for trackId in trackIds:
+            values = valuesOf[trackId]
             key = firstKey(values['timeStamp'])
             if top is not None and key <= top:
                 try:
@@ -199,27 +204,27 @@ class TrackIndex(Persistent):
             if top is None or key > top:
                 top = key
             timeline[key] = trackId
-            for name, tree in valueTrees:
+            for name, found in byValue:
                 value = values.get(name)
                 if value is not None:
-                    found = byValue.get((name, value))
-                    if found is None:
-                        byValue[(name, value)] = [(key, trackId)]
+                    lists = found.get(value)
+                    if lists is None:
+                        found[value] = ([key], [trackId])
                     else:
-                        found.append((key, trackId))
+                        lists[0].append(key)
+                        lists[1].append(trackId)
             user = values['userName']
-            found = byUser.get(user)
-            if found is None:
+            lists = byUser.get(user)
+            if lists is None:
                 byUser[user] = ([key], [values['runId']])
             else:
-                found[0].append(key)
-                found[1].append(values['runId'])
-        for (name, value), found in byValue.items():
-            tree = self.values[name]
-            if self._fits(name, tree, value,
-                          [trackId for key, trackId in found]):
-                self._insertKeys(tree, value, [key for key, _ in found],
-                                 self._countsOf(name))
+                lists[0].append(key)
+                lists[1].append(values['runId'])
+        for name, found in byValue:
+            tree, counts = self.values[name], self._countsOf(name)
+            for value, (keys, trackIds) in found.items():
+                if self._fits(name, tree, value, trackIds):
+                    self._insertKeys(tree, value, keys, counts)
         for user, (keys, runs) in byUser.items():
             self._insertUserKeys(user, keys, runs)
         for trackId in crowded:

@@ -88,43 +88,45 @@ def addEntries(tree, user, keys, runs, small):
     Return how many entries the user's chunk tree gained (all it holds,
     if it was made now), 0 while they are packed."""
     entries = tree.get(user)
-    pairs = list(zip(keys, runs))
+    new = _interleaved(keys, runs)
     if entries is not None and type(entries) is not bytes:
-        _addToChunks(entries, pairs)
-        return len(pairs)
+        _addToChunks(entries, new)
+        return len(keys)
     if entries is not None:
         flat = unpackKeys(entries)
-        if flat[-2] < keys[0] and len(flat) // 2 + len(pairs) <= small:
+        if flat[-2] < keys[0] and len(flat) // 2 + len(keys) <= small:
             # the common case: later keys, still few
-            tree[user] = packKeys(flat + _flatten(pairs))
+            tree[user] = packKeys(flat + new)
             return 0
-        pairs = sorted(list(zip(flat[0::2], flat[1::2])) + pairs)
-    if len(pairs) <= small:
-        tree[user] = packKeys(_flatten(pairs))
+        new = _flatten(sorted(list(zip(flat[0::2], flat[1::2]))
+                              + list(zip(keys, runs))))
+    if len(new) // 2 <= small:
+        tree[user] = packKeys(new)
         return 0
     chunks = tree[user] = UserChunks()
-    _addToChunks(chunks, pairs)
-    return len(pairs)
+    _addToChunks(chunks, new)
+    return len(new) // 2
 
 
-def _addToChunks(chunks, pairs):
-    """Add entries (in order) to a user's chunks."""
+def _addToChunks(chunks, new):
+    """Add entries (in order, key and run in turn in one list) to a user's
+    chunks."""
     if chunks:
         start = chunks.maxKey()
         flat = unpackKeys(chunks[start])
-        if flat[-2] > pairs[0][0]:
+        if flat[-2] > new[0]:
             # older ones among them (tracks indexed anew): one by one
-            for pair in pairs:
-                _insert(chunks, pair)
+            for i in range(0, len(new), 2):
+                _insert(chunks, new[i:i + 2])
             return
         # the common case: later keys, appended to the last chunk
         room = CHUNK - len(flat) // 2
         if room > 0:
-            chunks[start] = packKeys(flat + _flatten(pairs[:room]))
-            pairs = pairs[room:]
-    for i in range(0, len(pairs), CHUNK):
-        piece = pairs[i:i + CHUNK]
-        chunks[piece[0][0]] = packKeys(_flatten(piece))
+            chunks[start] = packKeys(flat + new[:2 * room])
+            new = new[2 * room:]
+    for i in range(0, len(new), 2 * CHUNK):
+        piece = new[i:i + 2 * CHUNK]
+        chunks[piece[0]] = packKeys(piece)
 
 
 def _insert(chunks, pair):
@@ -192,3 +194,12 @@ class ChunkedKeys:
 
 def _flatten(pairs):
     return [number for pair in pairs for number in pair]
+
+
+def _interleaved(keys, runs):
+    """Keys and their runs in one list, in turn (as they are packed), made
+    without a tuple per entry (a merge makes many)."""
+    flat = [0] * (2 * len(keys))
+    flat[0::2] = keys
+    flat[1::2] = runs
+    return flat
