@@ -352,10 +352,9 @@ class TrackSession:
         self.storage = storage
         self.jar = jar = storage._p_jar
         self.transaction_manager = transactionManagerOf(storage)
-        # track id: weak reference to its track object (no callback: dead
-        # references are swept out now and then, see add)
+        # track id: weak reference to its track object, gone with it
         self.tracks = {}
-        self._sweepAt = MIN_SWEEP
+        self._trackGone = _forgetting(self.tracks)
         # track id: track, the most recently used last
         self.recent = OrderedDict()
         self.cacheSize = _cacheSize(jar)
@@ -401,12 +400,8 @@ class TrackSession:
         """A track object in use; ``keep`` it alive among the recent ones
         (a track just saved is not: a writer seldom reads it again, and
         keeping many costs the garbage collector time)."""
-        tracks = self.tracks
-        tracks[trackId] = weakref.ref(track)
-        if len(tracks) > self._sweepAt:
-            for deadId in [i for i, ref in tracks.items() if ref() is None]:
-                del tracks[deadId]
-            self._sweepAt = max(MIN_SWEEP, 2 * len(tracks))
+        self.tracks[trackId] = weakref.KeyedRef(track, self._trackGone,
+                                                trackId)
         if keep:
             self._keep(trackId, track)
 
@@ -550,6 +545,17 @@ class TrackSession:
         return 'cybertools.tracking.session:%x' % id(self)
 
 
+def _forgetting(tracks):
+    """The callback of the weak references in a session's map of tracks:
+    a track no longer in use leaves the map at once, with its reference
+    (so that no reference lives on, for the garbage collector to look at,
+    after the track is gone)."""
+    def gone(ref):
+        if tracks.get(ref.key) is ref:
+            tracks.pop(ref.key, None)
+    return gone
+
+
 def _cacheSize(jar):
     """How many objects a connection's cache holds (see DEFAULT_CACHE_SIZE
     for no connection)."""
@@ -558,9 +564,6 @@ def _cacheSize(jar):
     except AttributeError:
         return DEFAULT_CACHE_SIZE
 
-
-# the fewest entries of a session's weak map before dead ones are swept out
-MIN_SWEEP = 1024
 
 _sessions = weakref.WeakKeyDictionary()     # connection: {oid: session}
 

@@ -154,6 +154,8 @@ class IdentityTest(DatabaseTestCase):
         self.addCleanup(gc.enable)
         name = self.storage.saveUserTrack('quiz', 0, 'u9', {'n': [1]})
         self.assertIsNone(session.get(parseTrackId(name)))
+        # and its weak reference went with it
+        self.assertNotIn(parseTrackId(name), session.tracks)
         track = self.storage[name]
         track.data['n'].append(2)
         self.assertEqual(self.storage[name].data, {'n': [1, 2]})
