@@ -69,8 +69,16 @@ from cybertools.tracking.userentries import keysWithRun
 from cybertools.tracking.userentries import removeEntry
 from cybertools.tracking.validation import indexKeyKind
 
-# The most keys kept packed in the bucket of their value.
-SMALL = 64
+# The most keys of a value kept packed in the bucket of the value (1 kB).
+# A merge rewrites the bucket of each value it adds keys to: packed, the
+# keys of some 30 values are one object; in tree sets, one object each (at
+# 100,000 tracks of 1,000 tasks, a merge wrote 2,000 tree sets, which was
+# most of the time its commit took).
+SMALL = 128
+
+# The most entries of a user (a key and a run each) kept packed in the
+# bucket of the user: 1 kB as well (see userentries.py).
+SMALL_ENTRIES = 64
 
 # A task's users are looked up user by user (a few C lookups each) when
 # the task has more than this share of all tracks, and else read from its
@@ -243,7 +251,7 @@ class TrackIndex(Persistent):
         if not self.userRuns:
             self._insertKeys(self.users, user, keys, counts)
             return
-        gained = addEntries(self.users, user, keys, runs, SMALL)
+        gained = addEntries(self.users, user, keys, runs, SMALL_ENTRIES)
         if gained:
             counts[user] = counts.get(user, 0) + gained
 

@@ -1,8 +1,8 @@
 """A user's entries in the index: the order key of each of the user's
 tracks with the id of its run (see index.py).
 
-Few entries (up to ``index.SMALL``) are packed as bytes, key and run in
-turn, in the bucket of the users tree. More get a tree of their own
+Few entries (up to ``index.SMALL_ENTRIES``) are packed as bytes, key and
+run in turn, in the bucket of the users tree. More get a tree of their own
 (``UserChunks``): chunks of up to ``CHUNK`` entries packed the same way,
 each under its first key, a few chunks to a bucket. A merge appends to a
 user's last chunk, so that it writes one small object holding a few

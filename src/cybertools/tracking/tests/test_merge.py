@@ -420,9 +420,11 @@ class CountTest(DatabaseTest):
     def setUp(self):
         super().setUp()
         self.storage, self.tm = self.connection()
-        # more than index.SMALL tracks of one task and one user: tree sets
-        for i in range(100):
-            self.storage.saveUserTrack('big', 0, 'ann' if i % 2 else 'bob',
+        # more than index.SMALL tracks of one task: a tree set of its own
+        # (and of its run); 50 of each of its four users (packed)
+        for i in range(200):
+            user = 'ann' if i % 4 == 1 else 'bob%i' % (i % 4)
+            self.storage.saveUserTrack('big', 0, user,
                                        {'i': i}, timeStamp=1000 + i)
         self.storage.indexPending()
         self.tm.commit()
@@ -434,8 +436,8 @@ class CountTest(DatabaseTest):
 
     def test_counts_follow_merges_and_removals(self):
         storage = self.storage
-        self.assertEqual(self.counts(), {'taskId': {'big': 100},
-                                         'runId': {1: 100}, 'userName': {}})
+        self.assertEqual(self.counts(), {'taskId': {'big': 200},
+                                         'runId': {1: 200}, 'userName': {}})
         for i in range(40):
             storage.saveUserTrack('big', 0, 'ann', {}, timeStamp=2000 + i)
         storage.indexPending()
@@ -443,7 +445,7 @@ class CountTest(DatabaseTest):
         storage.removeTrack(storage['0000002'])
         storage.updateTrack(storage['0000004'], {'i': -1})
         self.assertEqual(self.counts()['userName'], {'ann': 89})
-        self.assertEqual(self.counts()['taskId'], {'big': 139})
+        self.assertEqual(self.counts()['taskId'], {'big': 239})
         self.assertEqual(len(storage.query(userName='ann')), 89)
         # a user with chunks of entries (userentries.py), listed in order
         anns = [t for t in storage.query(taskId='big') if t.userName == 'ann']
@@ -458,13 +460,13 @@ class CountTest(DatabaseTest):
     def test_a_wrong_count_is_reported(self):
         self.storage._index.counts['taskId']['big'] = 7
         self.assertEqual(self.storage.checkIndexes(),
-                         ["taskId 'big': 7 counted, 100 keys"])
+                         ["taskId 'big': 7 counted, 200 keys"])
 
     def test_len_reads_the_count_alone(self):
         result = self.storage.query(taskId='big')
-        self.assertEqual(len(result), 100)
+        self.assertEqual(len(result), 200)
         self.assertIsNone(result.merged._keys)
-        self.assertEqual(len(list(result)), 100)
+        self.assertEqual(len(list(result)), 200)
 
     def assertKeeps(self, change, pending=0):
         """A lazy result stays what its query found, whatever ``change``
@@ -474,9 +476,9 @@ class CountTest(DatabaseTest):
             storage.saveUserTrack('big', 0, 'ann', {}, timeStamp=1500 + i)
         result = storage.query(taskId='big')
         expected = self.names(storage.query(taskId='big'))
-        self.assertEqual(len(result), 100 + pending)
+        self.assertEqual(len(result), 200 + pending)
         change()
-        self.assertEqual(len(result), 100 + pending)
+        self.assertEqual(len(result), 200 + pending)
         found = [t.__name__ for t in result if t.__name__ in storage]
         self.assertEqual(found, [name for name in expected
                                  if name in storage])
@@ -529,7 +531,7 @@ class CountTest(DatabaseTest):
             tm.commit()
             self.tm.commit()
             self.tm.begin()
-            self.assertEqual(len(self.storage.query(taskId='big')), 51)
+            self.assertEqual(len(self.storage.query(taskId='big')), 151)
         self.assertKeeps(commitElsewhere)
 
     def test_kept_through_an_abort(self):
@@ -546,8 +548,8 @@ class CountTest(DatabaseTest):
         expected = self.names(storage.query(taskId='big'))
         # indexed at once: its id is below those merged
         storage.restoreTrack('0000002', 'big', 1, 'ann', 1001, {})
-        self.assertEqual(len(storage.query(taskId='big')), 100)
-        self.assertEqual(len(result), 99)
+        self.assertEqual(len(storage.query(taskId='big')), 200)
+        self.assertEqual(len(result), 199)
         self.assertEqual(self.names(result), expected)
 
     def test_keys_that_cannot_be_taken_fail_when_used(self):
@@ -561,7 +563,7 @@ class CountTest(DatabaseTest):
         self.tm.abort()
         with self.assertRaisesRegex(OSError, 'database gone'):
             list(result)
-        self.assertEqual(len(result), 100)
+        self.assertEqual(len(result), 200)
 
     def test_an_index_without_counts(self):
         # indexes made before there were counts count their sets
@@ -570,6 +572,6 @@ class CountTest(DatabaseTest):
         self.assertIsNone(index.counts)
         self.storage.saveUserTrack('big', 0, 'ann', {}, timeStamp=1)
         self.storage.indexPending()
-        self.assertEqual(len(self.storage.query(taskId='big')), 101)
+        self.assertEqual(len(self.storage.query(taskId='big')), 201)
         self.assertEqual(self.storage.checkIndexes(), [])
 

@@ -211,8 +211,11 @@ class Layout2Test(FixtureTestCase):
         self.assertEqual(storage.layout, LAYOUT)
         self.reopen()
         storage = self.root['tracks']
-        self.assertEqual(dict(storage._index.counts['taskId'].items()),
-                         {'quiz': 99})
+        # (the fixture's values have too few tracks to be counted: their
+        # keys are packed, and counting them is reading their length)
+        self.assertEqual(sorted(storage._index.counts.keys()),
+                         ['runId', 'taskId', 'userName'])
+        self.assertEqual(len(storage.query(taskId='quiz')), 99)
         self.assertTrue(storage._index.userRuns)
         self.checkTracks(storage)
         self.assertEqual(storage.saveUserTrack('quiz', 1, 'bob', {}),
