@@ -5,7 +5,6 @@ import copy
 import random
 import time
 import warnings
-import weakref
 
 import BTrees
 from BTrees.Length import Length
@@ -43,7 +42,6 @@ from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.lanes import LANE_BITS
 from cybertools.tracking.lanes import LaneTrees
 from cybertools.tracking.lanes import Lanes
-from cybertools.tracking.lanes import laneOf
 from cybertools.tracking.pending import PendingIndex
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
@@ -218,7 +216,10 @@ class Track:
         state = dict(taskId=taskId, runId=runId, userName=userName,
                      timeStamp=time.time() if timeStamp is None else timeStamp,
                      data={} if data is None else data)
-        if _setsStatePlainly(type(self)):
+        plain = _plainClasses.get(type(self))
+        if plain is None:
+            plain = _setsStatePlainly(type(self))
+        if plain:
             # a new track has no session: setting an attribute only puts
             # it into __dict__ (set at once here, on the path of every save)
             self.__dict__.update(state)
@@ -297,21 +298,21 @@ class Track:
 
 
 _STATE_NAMES = ('taskId', 'runId', 'userName', 'timeStamp', 'data')
-_plainClasses = weakref.WeakKeyDictionary()
+# track class: whether it sets a new track's state plainly (a few classes,
+# asked by every save)
+_plainClasses = {}
 
 
 def _setsStatePlainly(trackClass):
     """Whether setting a new track's state only puts it into its __dict__:
     the class has Track's __setattr__ and no descriptor of its own for the
     state's names (a property of a subclass must be called)."""
-    plain = _plainClasses.get(trackClass)
-    if plain is None:
-        plain = trackClass.__setattr__ is Track.__setattr__ and all(
-            name == 'data' and isinstance(attribute, TrackData) or
-            not hasattr(type(attribute), '__set__')
-            for name, attribute in ((name, getattr(trackClass, name, None))
-                                    for name in _STATE_NAMES))
-        _plainClasses[trackClass] = plain
+    plain = trackClass.__setattr__ is Track.__setattr__ and all(
+        name == 'data' and isinstance(attribute, TrackData) or
+        not hasattr(type(attribute), '__set__')
+        for name, attribute in ((name, getattr(trackClass, name, None))
+                                for name in _STATE_NAMES))
+    _plainClasses[trackClass] = plain
     return plain
 
 
@@ -569,7 +570,7 @@ class TrackingStorage(Persistent, Contained):
         pending = session.pending
         if pending is not None:
             seen = session.pendingSeen
-            lane = laneOf(trackId)
+            lane = trackId >> LANE_BITS << LANE_BITS
             if seen.get(lane, mark) == trackId - 1:
                 pending.add(trackId, values)
                 seen[lane] = trackId

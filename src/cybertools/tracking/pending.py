@@ -29,7 +29,8 @@ class PendingIndex:
         return len(self.entries)
 
     def add(self, trackId, values):
-        self.remove(trackId)
+        if trackId in self.entries:
+            self.remove(trackId)
         self.entries[trackId] = values
         self._unindexed.append(trackId)
 

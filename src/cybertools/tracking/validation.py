@@ -131,7 +131,14 @@ def _copyExact(value, depth):
                 raise _NotExact
             if not key.isascii():
                 key.encode('utf-8')
-            copy[key] = _exactItem(item, depth)
+            kind = type(item)
+            # (the commonest values at once, the others by _exactItem)
+            if kind is str and item.isascii() or kind is bool or \
+                    kind is int and MIN_INT <= item <= MAX_INT or \
+                    item is None:
+                copy[key] = item
+            else:
+                copy[key] = _exactItem(item, depth)
         return copy
     return [_exactItem(item, depth) for item in value]
 
