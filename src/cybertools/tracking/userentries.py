@@ -2,21 +2,26 @@
 tracks with the id of its run (see index.py).
 
 Few entries (up to ``index.SMALL_ENTRIES``) are packed as bytes, key and
-run in turn, in the bucket of the users tree. More get a tree of their own
-(``UserChunks``): chunks of up to ``CHUNK`` entries packed the same way,
-each under its first key, a few chunks to a bucket. A merge appends to a
-user's last chunk, so that it writes one small object holding a few
-bytes values. A BTree from key to run would do the same work, but ZODB
-pickles a BTree bucket number by number, calling its ``persistent_id``
-hook for each: with one bucket of pairs written per user in every merge,
-that was three quarters of all the numbers a merge pickled at 1,000,000
-tracks.
+run in turn, in the bucket of the users tree. More are kept in two parts:
+the latest ones (the *tail*, up to ``CHUNK`` of them) still packed in the
+bucket of the users tree, the older ones in a tree of their own
+(``UserChunks``): chunks of ``CHUNK`` entries packed the same way, each
+under its first key, a few chunks to a bucket. A merge adds a user's new
+entries to the tail, so that it writes the users tree's buckets, each
+for some 30 users, and a user's own tree only when the tail is full and
+goes into a chunk: at 1,000,000 tracks a merge wrote a tree for nearly
+every user it added entries to (about 4,000 objects for 5,000 tracks),
+most of what its commit cost. A BTree from key to run would do the same
+work, but ZODB pickles a BTree bucket number by number, calling its
+``persistent_id`` hook for each.
 
-An entry value here is what the users tree holds for a user: bytes or a
-chunk tree.
+An entry value here is what the users tree holds for a user: bytes,
+(tail bytes, chunk tree), or a chunk tree alone (as made before there
+were tails; given a tail when next written).
 """
 
 import bisect
+import itertools
 
 import BTrees
 
@@ -35,28 +40,45 @@ class UserChunks(BTrees.family64.IO.BTree):
     max_leaf_size = 8
 
 
+def _parts(entries):
+    """(tail, chunk tree or None) of a user's entries."""
+    kind = type(entries)
+    if kind is tuple:
+        return entries
+    if kind is bytes:
+        return entries, None
+    return b'', entries
+
+
 def entryKeys(entries):
     """The keys of a user's entries, in order."""
-    if type(entries) is bytes:
-        return unpackKeys(entries)[0::2]
+    tail, chunks = _parts(entries)
     keys = []
-    for chunk in entries.values():
-        keys.extend(unpackKeys(chunk)[0::2])
+    if chunks is not None:
+        for chunk in chunks.values():
+            keys.extend(unpackKeys(chunk)[0::2])
+    keys.extend(unpackKeys(tail)[0::2])
     return keys
 
 
 def entrySize(entries):
-    if type(entries) is bytes:
-        return len(entries) // 16
-    return sum(len(chunk) // 16 for chunk in entries.values())
+    tail, chunks = _parts(entries)
+    size = len(tail) // 16
+    if chunks is not None:
+        size += sum(len(chunk) // 16 for chunk in chunks.values())
+    return size
 
 
 def keysWithRun(entries, runId):
-    """The keys of a user's entries with this run, the latest first: chunk
-    by chunk from the last, so that mostly one chunk is read."""
-    chunks = [entries] if type(entries) is bytes else _latestFirst(entries)
-    for chunk in chunks:
-        flat = unpackKeys(chunk)
+    """The keys of a user's entries with this run, the latest first: the
+    tail, then chunk by chunk from the last, so that mostly the tail
+    alone is read."""
+    tail, chunks = _parts(entries)
+    pieces = [tail]
+    if chunks:
+        pieces = itertools.chain(pieces, _latestFirst(chunks))
+    for piece in pieces:
+        flat = unpackKeys(piece)
         keys, runs = flat[0::2], flat[1::2]
         # the search in C: list.index on the runs reversed
         runs.reverse()
@@ -85,27 +107,63 @@ def _latestFirst(chunks):
 def addEntries(tree, user, keys, runs, small):
     """Add keys (in order, new ones) with their runs to the entries of a
     user in the users tree; ``small`` entries stay packed in its bucket.
-    Return how many entries the user's chunk tree gained (all it holds,
-    if it was made now), 0 while they are packed."""
+    Return how many entries the user's count gained (all the user has, if
+    counted from now: a user with more than ``small``), 0 while they are
+    packed alone."""
     entries = tree.get(user)
     new = _interleaved(keys, runs)
-    if entries is not None and type(entries) is not bytes:
-        _addToChunks(entries, new)
-        return len(keys)
-    if entries is not None:
-        flat = unpackKeys(entries)
-        if flat[-2] < keys[0] and len(flat) // 2 + len(keys) <= small:
-            # the common case: later keys, still few
-            tree[user] = packKeys(flat + new)
+    if entries is None or type(entries) is bytes:
+        flat = [] if entries is None else unpackKeys(entries)
+        flat = _joined(flat, new)
+        if len(flat) // 2 <= small:
+            tree[user] = packKeys(flat)
             return 0
-        new = _flatten(sorted(list(zip(flat[0::2], flat[1::2]))
-                              + list(zip(keys, runs))))
-    if len(new) // 2 <= small:
-        tree[user] = packKeys(new)
-        return 0
-    chunks = tree[user] = UserChunks()
-    _addToChunks(chunks, new)
-    return len(new) // 2
+        tree[user] = _withTail(flat, UserChunks())
+        return len(flat) // 2
+    tail, chunks = _parts(entries)
+    flat = unpackKeys(tail)
+    # every key of the tail is above every key of the chunks: new keys
+    # below ``bound`` go into the chunks
+    if not chunks:
+        bound = None
+    elif flat:
+        bound = flat[0]
+    else:
+        # (no tail: after removals, or a tree made before tails)
+        bound = unpackKeys(chunks[chunks.maxKey()])[-2] + 1
+    if bound is None or new[0] >= bound:
+        flat = _joined(flat, new)
+    else:
+        # older ones among them (tracks indexed anew): one by one
+        later = []
+        for i in range(0, len(new), 2):
+            if new[i] < bound:
+                _insert(chunks, new[i:i + 2])
+            else:
+                later.extend(new[i:i + 2])
+        if later:
+            flat = _joined(flat, later)
+    tree[user] = _withTail(flat, chunks)
+    return len(keys)
+
+
+def _joined(flat, new):
+    """Packed entries and new ones in one list, in order."""
+    if not flat or flat[-2] < new[0]:
+        return flat + new       # the common case: later keys
+    return _flatten(sorted(list(zip(flat[0::2], flat[1::2]))
+                           + list(zip(new[0::2], new[1::2]))))
+
+
+def _withTail(flat, chunks):
+    """A user's entries of a chunk tree and the entries after it (``flat``):
+    all but the last 1 to CHUNK of them move into the tree, in chunks."""
+    count = len(flat) // 2
+    if count > CHUNK:
+        moved = (count - 1) // CHUNK * CHUNK
+        _addToChunks(chunks, flat[:2 * moved])
+        flat = flat[2 * moved:]
+    return packKeys(flat), chunks
 
 
 def _addToChunks(chunks, new):
@@ -153,30 +211,42 @@ def _insert(chunks, pair):
 
 def removeEntry(tree, user, key):
     """Remove a key (and its run) from a user's entries; drop the user
-    when none are left. Return True if the user had a chunk tree."""
+    when none are left. Return True if the user was counted (had a chunk
+    tree)."""
     entries = tree[user]
-    chunks = None if type(entries) is bytes else entries
+    tail, chunks = _parts(entries)
     if chunks is None:
         flat = unpackKeys(entries)
-    else:
-        start = chunks.maxKey(key)
-        flat = unpackKeys(chunks[start])
-    i = flat[0::2].index(key) * 2
-    del flat[i:i + 2]
-    if chunks is None:
+        _removePair(flat, key)
         if flat:
             tree[user] = packKeys(flat)
         else:
             del tree[user]
         return False
-    if flat:
-        # (a chunk stays under its first key of before: still the lowest)
-        chunks[start] = packKeys(flat)
+    flat = unpackKeys(tail)
+    if key in flat[0::2]:
+        _removePair(flat, key)
+        tail = packKeys(flat)
     else:
-        del chunks[start]
-        if not chunks:
-            del tree[user]
+        start = chunks.maxKey(key)
+        found = unpackKeys(chunks[start])
+        _removePair(found, key)
+        if found:
+            # (a chunk stays under its first key of before: still the
+            # lowest)
+            chunks[start] = packKeys(found)
+        else:
+            del chunks[start]
+    if not tail and not chunks:
+        del tree[user]
+    elif entries != (tail, chunks):
+        tree[user] = (tail, chunks)
     return True
+
+
+def _removePair(flat, key):
+    i = flat[0::2].index(key) * 2
+    del flat[i:i + 2]
 
 
 class ChunkedKeys:

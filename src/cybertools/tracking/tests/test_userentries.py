@@ -6,8 +6,11 @@ import unittest
 
 import BTrees
 
+from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.userentries import CHUNK
+from cybertools.tracking.userentries import UserChunks
+from cybertools.tracking.userentries import _parts
 from cybertools.tracking.userentries import addEntries
 from cybertools.tracking.userentries import entryKeys
 from cybertools.tracking.userentries import entrySize
@@ -46,10 +49,15 @@ class UserEntriesTest(unittest.TestCase):
         if type(entries) is bytes:
             self.assertLessEqual(len(keys), SMALL)
             return
+        tail, chunks = _parts(entries)
+        # the tail: later than every chunk, never more than a chunk and
+        # one batch of keys
+        tailKeys = unpackKeys(tail)[0::2]
+        self.assertEqual(tailKeys, keys[len(keys) - len(tailKeys):])
         # chunks: none empty, none too big, each under a key no higher
         # than its first and above the previous chunk's keys
         previous = None
-        for start, chunk in entries.items():
+        for start, chunk in chunks.items():
             flat = unpackKeys(chunk)
             self.assertTrue(0 < len(flat) // 2 <= 2 * CHUNK)
             self.assertLessEqual(start, flat[0])
@@ -62,9 +70,14 @@ class UserEntriesTest(unittest.TestCase):
             keys = list(range(batch * 37, batch * 37 + 37))
             self.add(keys, [k % 3 for k in keys])
             self.assertAgrees()
-        self.assertEqual(len(self.tree['u']), 740 // CHUNK + 1)
+            # a batch of keys goes into the tail; full chunks of it into
+            # the user's tree
+            tail, chunks = self.tree['u']
+            self.assertTrue(0 < len(tail) // 16 <= CHUNK)
+            self.assertEqual(len(chunks) * CHUNK + len(tail) // 16,
+                             len(keys) * (batch + 1))
         # more buckets than one: what a merge writes stays small
-        self.assertEqual(len(self.tree['u'].__getstate__()), 2)
+        self.assertEqual(len(chunks.__getstate__()), 2)
 
     def test_any_order_and_removals(self):
         rnd = random.Random(11)
@@ -95,4 +108,31 @@ class UserEntriesTest(unittest.TestCase):
         self.assertAgrees()
         with self.assertRaises(ValueError):
             removeEntry(self.tree, 'u', 4)
+        self.assertAgrees()
+
+    def test_a_merge_of_a_few_entries_writes_the_tail_alone(self):
+        self.add(list(range(100)), [1] * 100)
+        tail, chunks = self.tree['u']
+        before = chunks.__getstate__()
+        self.add([100], [2])
+        self.assertIs(self.tree['u'][1], chunks)
+        self.assertEqual(chunks.__getstate__(), before)
+        self.assertAgrees()
+
+    def test_a_tree_made_before_tails_gets_one(self):
+        def treeOf40():
+            chunks = UserChunks()
+            chunks[0] = packKeys([n for i in range(40) for n in (i, 1)])
+            self.model = dict.fromkeys(range(40), 1)
+            return chunks
+        self.tree['u'] = treeOf40()
+        self.assertAgrees()
+        self.add([50], [2])
+        self.assertIs(type(self.tree['u']), tuple)
+        self.assertAgrees()
+        self.add([41, 45], [3, 3])  # later than the tree, before the tail
+        self.assertAgrees()
+        self.tree['u'] = treeOf40()
+        self.remove(3)
+        self.assertIs(type(self.tree['u']), tuple)
         self.assertAgrees()
