@@ -42,7 +42,11 @@ Most values have few tracks (a user, a run): their keys are kept in the
 BTree bucket of the value itself, packed as bytes (``SmallKeys``), so that
 a merge writes one bucket for many values instead of one set object per
 value. A value with more than ``SMALL`` keys gets a tree set of its own
-(``keysets.KeySet``, written as packed bytes).
+(``keysets.KeySet``, written as packed bytes) and keeps its latest keys,
+up to ``SMALL`` of them, packed with the value as before (its *tail*):
+a merge writes the value's bucket, and the tree set only when the tail is
+full, not at every merge. A user's entries are kept the same way
+(userentries.py).
 """
 
 import bisect
@@ -259,9 +263,10 @@ class TrackIndex(Persistent):
         """Add keys (in order) to those of a value."""
         found = tree.get(value)
         if found is not None and type(found) is not bytes:
-            added = found.update(keys)
+            tail, keySet = found if type(found) is tuple else (b'', found)
+            tree[value] = _withTail(unpackKeys(tail), keySet, keys)
             if counts is not None:
-                counts[value] += added
+                counts[value] += len(keys)
             return
         if found is not None:
             packed = unpackKeys(found)
@@ -313,7 +318,15 @@ class TrackIndex(Persistent):
             return None
         if tree is self.users and self.userRuns:
             return SmallKeys(entryKeys(keys))
-        return SmallKeys(unpackKeys(keys)) if type(keys) is bytes else keys
+        kind = type(keys)
+        if kind is bytes:
+            return SmallKeys(unpackKeys(keys))
+        if kind is tuple:
+            tail, keySet = keys
+            # (a set of them all, made in C)
+            return self.family.II.union(keySet, self.family.II.Set(
+                unpackKeys(tail))) if tail else keySet
+        return keys
 
     def _fits(self, name, tree, value, trackIds):
         """Whether a value is of the kind its index holds; if not, the
@@ -379,25 +392,22 @@ class TrackIndex(Persistent):
     def _lastUserKeyBySets(self, taskId, runId, userKeys):
         """The key of a user's latest track in a run and a task, in an
         index that keeps the user's keys alone."""
-        runKeys = self.values['runId'].get(runId)
-        taskKeys = self.values['taskId'].get(taskId)
+        runKeys = self.keys(self.values['runId'], runId)
+        taskKeys = self.keys(self.values['taskId'], taskId)
         if runKeys is None or taskKeys is None:
             return None
-        if type(taskKeys) is bytes:
-            taskKeys = SmallKeys(unpackKeys(taskKeys))
-        if type(userKeys) is bytes:
+        userKeys = self._asKeys(self.users, userKeys)
+        if isinstance(userKeys, SmallKeys):
             # a few keys: from the latest back, until one is in the run and
             # the task (cheaper than a set operation)
-            if type(runKeys) is bytes:
-                runKeys = SmallKeys(unpackKeys(runKeys))
-            for key in reversed(unpackKeys(userKeys)):
+            for key in reversed(userKeys._keys):
                 if key in runKeys and key in taskKeys:
                     return key
             return None
         # many keys: those in the run (in C), then the latest in the task
         II = self.family.II
-        if type(runKeys) is bytes:
-            runKeys = II.Set(unpackKeys(runKeys))
+        if isinstance(runKeys, SmallKeys):
+            runKeys = II.Set(runKeys)
         inRun = II.intersection(userKeys, runKeys)
         for i in range(len(inRun) - 1, -1, -1):
             if inRun[i] in taskKeys:
@@ -435,7 +445,10 @@ class TrackIndex(Persistent):
 
     def lastKey(self, name, value):
         """The latest key with this value, or None."""
-        keys = self.keys(self.values[name], value)
+        found = self.values[name].get(value)
+        if type(found) is tuple and found[0]:
+            return unpackKeys(found[0])[-1]     # the latest, in the tail
+        keys = self._asKeys(self.values[name], found)
         return keys.maxKey() if keys else None
 
     def search(self, criteria):
@@ -480,9 +493,11 @@ class TrackIndex(Persistent):
         if type(keys) is bytes:
             return self._asKeys(tree, keys)._keys
         counts = self._countsOf(name)
-        count = len(keys) if counts is None else counts[value]
         if tree is self.users and self.userRuns:
             keys = ChunkedKeys(keys)
+        elif type(keys) is tuple:
+            keys = TailedKeys(keys)
+        count = len(keys) if counts is None else counts[value]
         return MergedKeys(tree=keys, count=count)
 
     def _matching(self, name, matcher):
@@ -535,7 +550,7 @@ class TrackIndex(Persistent):
         for name, tree in trees:
             counts = self.counts[name]
             sizeOf = (entrySize if tree is self.users and self.userRuns
-                      else len)
+                      else _sizeOf)
             sizes = {value: sizeOf(keys) for value, keys in tree.items()
                      if type(keys) is not bytes}
             for value in sorted(set(sizes) | set(counts), key=repr):
@@ -556,7 +571,20 @@ def _removeKey(tree, value, key, counts):
         else:
             del tree[value]
         return
-    keys.remove(key)
+    if type(keys) is tuple:
+        tail, keys = keys
+        found = unpackKeys(tail)
+        if key in found:
+            found.remove(key)
+            tree[value] = (packKeys(found), keys)
+        else:
+            keys.remove(key)
+        if found:
+            if counts is not None:
+                counts[value] -= 1
+            return
+    else:
+        keys.remove(key)
     if keys:
         if counts is not None:
             counts[value] -= 1
@@ -565,6 +593,52 @@ def _removeKey(tree, value, key, counts):
     del tree[value]
     if counts is not None:
         del counts[value]
+
+
+def _withTail(tail, keySet, keys):
+    """What the tree of a value with a tree set of its own holds for it
+    once ``keys`` (in order) are added: (the latest keys packed, the tree
+    set). The tail (up to SMALL keys) is written with the bucket of the
+    value, for some 30 values at once; the tree set, an object of its
+    own, only when the tail is full (every SMALL keys, not every merge).
+    Keys older than the tail go into the set at once."""
+    if tail and keys[0] < tail[0] or not tail and keySet and \
+            keys[0] < keySet.maxKey():
+        # (tracks indexed anew, or saved with an earlier time stamp)
+        bound = tail[0] if tail else keySet.maxKey() + 1
+        keySet.update(key for key in keys if key < bound)
+        keys = [key for key in keys if key >= bound]
+    tail = tail + keys if not tail or not keys or tail[-1] < keys[0] \
+        else sorted(tail + keys)
+    if len(tail) > SMALL:
+        moved = (len(tail) - 1) // SMALL * SMALL
+        keySet.update(tail[:moved])
+        tail = tail[moved:]
+    return packKeys(tail), keySet
+
+
+def _sizeOf(keys):
+    """How many keys a value's tree set (and its tail) holds."""
+    if type(keys) is tuple:
+        return len(keys[0]) // 8 + len(keys[1])
+    return len(keys)
+
+
+class TailedKeys:
+    """The keys of a value's tree set and of its tail, listed when
+    iterated (for results.MergedKeys)."""
+
+    __slots__ = ('_tail', '_keySet')
+
+    def __init__(self, keys):
+        self._tail, self._keySet = keys
+
+    def __len__(self):
+        return _sizeOf((self._tail, self._keySet))
+
+    def __iter__(self):
+        yield from self._keySet
+        yield from unpackKeys(self._tail)
 
 
 class SmallKeys:

@@ -575,3 +575,84 @@ class CountTest(DatabaseTest):
         self.assertEqual(len(self.storage.query(taskId='big')), 201)
         self.assertEqual(self.storage.checkIndexes(), [])
 
+
+
+class TailTest(DatabaseTest):
+    """A value with a tree set of its own keeps its latest keys packed with
+    the value (a tail, index.SMALL at most) and moves them into the set
+    when the tail is full: queries, counts and removals see both."""
+
+    def setUp(self):
+        super().setUp()
+        self.storage, self.tm = self.connection()
+        self.times = {}         # track name: time stamp
+
+    def save(self, count, start, step=1.0, user='ann'):
+        for i in range(count):
+            ts = start + i * step
+            name = self.storage.saveUserTrack('big', 0, user, {}, timeStamp=ts)
+            self.times[name] = ts
+        self.storage.indexPending()
+        self.tm.commit()
+
+    def expected(self, low=None, high=None):
+        return sorted((name for name, ts in self.times.items()
+                       if (low is None or ts >= low) and
+                       (high is None or ts <= high)),
+                      key=lambda name: (self.times[name], name))
+
+    def assertAgrees(self):
+        storage = self.storage
+        self.assertEqual(self.names(storage.query(taskId='big')),
+                         self.expected())
+        self.assertEqual(len(storage.query(taskId='big')), len(self.times))
+        self.assertEqual(self.names(storage.query(taskId='big',
+                                                  timeFrom=1150,
+                                                  timeTo=1450)),
+                         self.expected(1150, 1450))
+        self.assertEqual(self.names(storage.query(taskId='big',
+                                                  userName='bob')),
+                         [name for name in self.expected()
+                          if storage[name].userName == 'bob'])
+        latest = self.expected()[-1]
+        self.assertEqual(storage.getRun(taskId='big').end,
+                         self.times[latest])
+        self.assertEqual(storage.checkIndexes(), [])
+
+    def parts(self):
+        tail, keys = self.storage._index.values['taskId']['big']
+        return len(tail) // 8, len(keys)
+
+    def test_merges_fill_the_tail_and_then_the_set(self):
+        from cybertools.tracking.index import SMALL
+        self.save(SMALL + 10, 1000)         # a tree set: no tail yet
+        for merge in range(8):
+            self.save(37, 1200 + merge * 40, user='bob' if merge % 2 else
+                      'ann')
+            tail, inSet = self.parts()
+            self.assertTrue(0 < tail <= SMALL)
+            self.assertEqual(tail + inSet, len(self.times))
+            self.assertAgrees()
+
+    def test_older_keys_and_removals(self):
+        from cybertools.tracking.index import SMALL
+        self.save(SMALL + 10, 1000)
+        self.save(20, 1300)
+        self.save(5, 1100.5)                # older than the tail: the set
+        self.assertEqual(self.parts()[0], 20)
+        self.assertAgrees()
+        storage = self.storage
+        inTail, inSet = self.expected()[-1], self.expected()[0]
+        for name in (inTail, inSet):
+            storage.removeTrack(storage[name])
+            del self.times[name]
+        self.tm.commit()
+        self.assertAgrees()
+        for name in self.expected()[-20:]:
+            storage.removeTrack(storage[name])
+            del self.times[name]
+        # the tail is empty now: later keys still go after the set's
+        self.assertEqual(self.parts()[0], 0)
+        self.save(3, 1250)
+        self.save(3, 1600)
+        self.assertAgrees()
