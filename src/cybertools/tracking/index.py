@@ -571,21 +571,19 @@ def _removeKey(tree, value, key, counts):
         else:
             del tree[value]
         return
+    tail = b''
     if type(keys) is tuple:
         tail, keys = keys
         found = unpackKeys(tail)
         if key in found:
             found.remove(key)
-            tree[value] = (packKeys(found), keys)
+            tail = packKeys(found)
+            tree[value] = (tail, keys)
         else:
             keys.remove(key)
-        if found:
-            if counts is not None:
-                counts[value] -= 1
-            return
     else:
         keys.remove(key)
-    if keys:
+    if keys or tail:
         if counts is not None:
             counts[value] -= 1
         return
