@@ -901,9 +901,9 @@ class TrackingStorage(Persistent, Contained):
             ref = tracks.get(trackId)
             track = None if ref is None else ref()
             if track is not None and trackId in recent:
-                if trackId >> LANE_BITS << LANE_BITS != lane:
-                    lane = trackId >> LANE_BITS << LANE_BITS
-                    records = laneTree(lane)
+                trackLane = trackId >> LANE_BITS << LANE_BITS
+                if trackLane != lane:
+                    lane, records = trackLane, laneTree(trackLane)
                 if records is not None and \
                         track.__dict__['_stored'] is records.get(trackId):
                     recent.move_to_end(trackId)

@@ -600,10 +600,16 @@ def _withTail(tail, keySet, keys):
     value, for some 30 values at once; the tree set, an object of its
     own, only when the tail is full (every SMALL keys, not every merge).
     Keys older than the tail go into the set at once."""
-    if tail and keys[0] < tail[0] or not tail and keySet and \
-            keys[0] < keySet.maxKey():
+    # every key of the tail is above every key of the set: keys below
+    # ``bound`` go into the set
+    if tail:
+        bound = tail[0]
+    elif keySet:
+        bound = keySet.maxKey() + 1
+    else:
+        bound = None
+    if bound is not None and keys[0] < bound:
         # (tracks indexed anew, or saved with an earlier time stamp)
-        bound = tail[0] if tail else keySet.maxKey() + 1
         keySet.update(key for key in keys if key < bound)
         keys = [key for key in keys if key >= bound]
     tail = tail + keys if not tail or not keys or tail[-1] < keys[0] \

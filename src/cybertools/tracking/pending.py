@@ -130,13 +130,11 @@ class PendingIndex:
     def userTracks(self, taskId, runId, userName):
         """The (sort key, track id) pairs of a user's tracks in a run."""
         ids = self.byValue.get('userName', {}).get(userName, ())
-        found = []
-        for trackId in ids:
-            values = self.entries[trackId]
-            if values['taskId'] == taskId and values['runId'] == runId:
-                found.append((self.sortKey(trackId), trackId))
-        found.sort()
-        return found
+        entries = self.entries
+        return self._inOrder(
+            trackId for trackId in ids
+            if entries[trackId]['taskId'] == taskId and
+            entries[trackId]['runId'] == runId)
 
     def lastOf(self, name, value):
         """The (sort key, track id) of the latest track with a value."""

@@ -167,17 +167,13 @@ def _withTail(flat, chunks):
 
 
 def _addToChunks(chunks, new):
-    """Add entries (in order, key and run in turn in one list) to a user's
-    chunks."""
+    """Add entries (in order, key and run in turn in one list, all later
+    than the chunks' entries) to a user's chunks: the last chunk filled
+    up, then new ones."""
     if chunks:
+        # (all later than the chunks: older ones go in by _insert)
         start = chunks.maxKey()
         flat = unpackKeys(chunks[start])
-        if flat[-2] > new[0]:
-            # older ones among them (tracks indexed anew): one by one
-            for i in range(0, len(new), 2):
-                _insert(chunks, new[i:i + 2])
-            return
-        # the common case: later keys, appended to the last chunk
         room = CHUNK - len(flat) // 2
         if room > 0:
             chunks[start] = packKeys(flat + new[:2 * room])
