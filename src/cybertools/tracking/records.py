@@ -6,7 +6,8 @@ track class has any (``metadata_attributes`` beyond the four standard
 ones). It is stored as UTF-8 JSON: a format that can carry plain values
 only, so reading a record never imports or runs code, and that any other
 program can read. The values are checked before (``validation``): exact
-types, valid Unicode, 64-bit integers, finite floats.
+types, valid Unicode, 64-bit integers, finite floats, nesting within
+``validation.MAX_DEPTH`` (far below orjson's own limit).
 
 Storages of the first layout kept records as pickles of tuples; these are
 still read (with an unpickler that refuses every class) until
@@ -15,49 +16,35 @@ still read (with an unpickler that refuses every class) until
 
 import io
 import json
-import json.encoder
 import json.scanner
 import pickle
 
-_encoder = json.JSONEncoder(ensure_ascii=False, check_circular=False,
-                            allow_nan=False, separators=(',', ':'))
-# the C scanner straight away: the decoder's own decode() costs as much
-# again for the short texts records are
-_scan = json.scanner.make_scanner(json.JSONDecoder())
+import orjson
 
 PICKLE_START = b'\x80'
 
 
-def _makeEncode():
-    """The C encoder of _encoder, made once (JSONEncoder.encode makes it
-    anew for every record); _encoder.encode where it cannot be had."""
-    make = json.encoder.c_make_encoder
-    if make is None:
-        return _encoder.encode
-    try:
-        encode = make(None, _encoder.default, json.encoder.encode_basestring,
-                      None, ':', ',', False, False, False)
-    except TypeError:   # another Python's arguments
-        return _encoder.encode
-    sample = ['t\xe9', 1, 'u"', 1.5, {'a': [None, True, -2 ** 63]}]
-    if ''.join(encode(sample, 0)) != _encoder.encode(sample):
-        return _encoder.encode
-    return lambda record: ''.join(encode(record, 0))
-
-
-_encode = _makeEncode()
-
-
 def encodeRecord(record):
-    return _encode(record).encode('utf-8')
+    """The stored form of a checked record: compact UTF-8 JSON. orjson
+    writes it in C, ten times as fast as the standard library's encoder,
+    straight to bytes; records written by either read alike."""
+    return orjson.dumps(record)
 
 
 def decodeRecord(raw):
     """A stored record as a list (see the module's docstring)."""
     if raw[:1] == PICKLE_START:
         return list(_PlainUnpickler(io.BytesIO(raw)).load())
-    record, end = _scan(raw.decode('utf-8'), 0)
-    return record
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # what orjson refuses and the standard library reads: lone
+        # surrogates, escaped, as versions before the checks could store
+        record, end = _scan(raw.decode('utf-8'), 0)
+        return record
+
+
+_scan = json.scanner.make_scanner(json.JSONDecoder())
 
 
 class _PlainUnpickler(pickle.Unpickler):

@@ -16,6 +16,7 @@ from cybertools.tracking.lanes import Lanes
 from cybertools.tracking.records import PICKLE_START
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
+from cybertools.tracking.validation import checkData
 
 
 def upgradeStorage(storage, progress=None):
@@ -34,7 +35,7 @@ def upgradeStorage(storage, progress=None):
         for trackId, raw in reportingProgress(partition.tracks.items(),
                                               progress):
             if raw[:1] == PICKLE_START:
-                raw = encodeRecord(decodeRecord(raw))
+                raw = _asJSON(trackId, raw)
                 rewritten += 1
             records[trackId] = raw
         highestTrack = max(highestTrack, _highestId(
@@ -65,6 +66,18 @@ def upgradeStorage(storage, progress=None):
     del storage._partitions
     del storage._trackCount
     return rewritten
+
+
+def _asJSON(trackId, raw):
+    """A record of the first layout as JSON, its data checked as a save
+    checks it (encodeRecord takes plain values only)."""
+    record = decodeRecord(raw)
+    try:
+        record[4] = checkData(record[4])
+    except (TypeError, ValueError) as error:
+        raise ValueError('track %07i cannot be upgraded: %s'
+                         % (trackId, error)) from None
+    return encodeRecord(record)
 
 
 def _highestId(partition, counter):

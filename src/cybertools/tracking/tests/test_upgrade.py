@@ -3,6 +3,7 @@
 upgraded and keep everything."""
 
 import os
+import pickle
 import shutil
 import tempfile
 import unittest
@@ -12,6 +13,7 @@ from ZODB import DB
 from ZODB.FileStorage import FileStorage
 
 from cybertools.tracking.btree import LAYOUT
+from cybertools.tracking.records import decodeRecord
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 FIXTURE = os.path.join(FIXTURES, 'layout1.fs')
@@ -122,6 +124,20 @@ class UpgradeTest(FixtureTestCase):
         self.assertEqual(notifications.upgrade(), 0)
         self.assertEqual(len(notifications), 0)
         self.assertIn('priority', notifications.indexAttributes)
+
+    def test_a_record_that_cannot_be_stored_stops_the_upgrade(self):
+        storage = self.root['tracks']
+        tracks = storage._partitions[0].tracks
+        trackId = tracks.minKey()
+        record = decodeRecord(tracks[trackId])
+        record[4] = {'x': float('nan')}
+        tracks[trackId] = pickle.dumps(tuple(record), 3)
+        transaction.commit()
+        with self.assertRaisesRegex(ValueError, 'track %07i cannot be '
+                                    'upgraded: .*nan' % trackId):
+            storage.upgrade()
+        transaction.abort()
+        self.assertEqual(storage.layout, 1)
 
     def test_records_are_json_and_runs_keep_no_end(self):
         storage = self.root['tracks']
