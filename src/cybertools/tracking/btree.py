@@ -45,6 +45,7 @@ from cybertools.tracking.lanes import Lanes
 from cybertools.tracking.pending import PendingIndex
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
+from cybertools.tracking.recordtrees import RecordTree
 from cybertools.tracking.results import LazyResult
 from cybertools.tracking.results import MergedKeys
 from cybertools.tracking.results import TrackResult
@@ -351,7 +352,7 @@ class TrackingStorage(Persistent, Contained):
             self.trackFactory = trackFactory
         if partitions is not None:
             checkPartitions(partitions)
-        self._records = LaneTrees()
+        self._records = LaneTrees(RecordTree)
         self._trackLanes = Lanes()
         self._index = TrackIndex(self.indexAttributes)
         self._pendingChanges = Length()

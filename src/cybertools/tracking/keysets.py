@@ -46,44 +46,48 @@ def _holdsItsBucket(state):
     return state is not None and len(state) == 1
 
 
-def _plainTree(state):
-    """A tree's state as BTrees gives and takes it."""
-    if _holdsItsBucket(state):
-        return ((_plain(state[0][0]),),)
-    return state
-
-
 class PackedBucket:
-    """A bucket (or set) of an LL tree, pickled packed."""
+    """A bucket (or set) of an LL tree, pickled packed. Subclasses for
+    other trees give their own ``_pack`` and ``_plain``: a bucket state
+    packed, and any state as BTrees takes it."""
+
+    _pack = staticmethod(_packed)
+    _plain = staticmethod(_plain)
 
     def __getstate__(self):
-        return _packed(super().__getstate__())
+        return self._pack(super().__getstate__())
 
+    # (BTrees resolves a bucket's conflicts by giving the states to new
+    # buckets of its class: __setstate__ reads them)
     def __setstate__(self, state):
-        super().__setstate__(_plain(state))
-
-    def _p_resolveConflict(self, old, committed, new):
-        return super()._p_resolveConflict(_plain(old), _plain(committed),
-                                          _plain(new))
+        super().__setstate__(self._plain(state))
 
 
 class PackedTree:
-    """An LL tree (or tree set) whose buckets are PackedBuckets, pickled
-    packed itself while it holds one bucket."""
+    """A tree (or tree set) whose buckets are PackedBuckets, pickled
+    packed itself while it holds one bucket. (BTrees resolves the
+    conflicts of a tree of one bucket with a bucket of its plain class:
+    it gets the plain state.)"""
 
     def __getstate__(self):
         state = super().__getstate__()
         if _holdsItsBucket(state):
-            return ((_packed(state[0][0]),),)
+            return ((self._bucket_type._pack(state[0][0]),),)
         return state
 
     def __setstate__(self, state):
-        super().__setstate__(_plainTree(state))
+        super().__setstate__(self._plainTree(state))
 
     def _p_resolveConflict(self, old, committed, new):
-        return super()._p_resolveConflict(_plainTree(old),
-                                          _plainTree(committed),
-                                          _plainTree(new))
+        plain = self._plainTree
+        return super()._p_resolveConflict(plain(old), plain(committed),
+                                          plain(new))
+
+    def _plainTree(self, state):
+        """A tree's state as BTrees gives and takes it."""
+        if _holdsItsBucket(state):
+            return ((self._bucket_type._plain(state[0][0]),),)
+        return state
 
 
 class KeyBucket(PackedBucket, LL.Set):

@@ -171,18 +171,23 @@ class LaneTrees(Persistent):
     in a shared tree would conflict with every writer of that tree).
 
     It offers what the storage uses of an IOBTree; keys come in order.
+    The trees are of ``treeClass`` (LO BTrees if not given, and in
+    storages made before there was a choice).
     """
 
     family = BTrees.family64
+    _treeClass = BTrees.family64.IO.BTree
 
-    def __init__(self):
+    def __init__(self, treeClass=None):
         self._trees = self.family.IO.BTree()     # lane start: tree
+        if treeClass is not None:
+            self._treeClass = treeClass
 
     def _tree(self, id, create=False):
         lane = laneOf(id)
         tree = self._trees.get(lane)
         if tree is None and create:
-            tree = self._trees[lane] = self.family.IO.BTree()
+            tree = self._trees[lane] = self._treeClass()
         return tree
 
     # (the lookups inline _tree: they are on the path of every read)

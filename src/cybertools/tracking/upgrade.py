@@ -16,6 +16,7 @@ from cybertools.tracking.lanes import Lanes
 from cybertools.tracking.records import PICKLE_START
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
+from cybertools.tracking.recordtrees import RecordTree
 from cybertools.tracking.validation import checkData
 
 
@@ -26,7 +27,7 @@ def upgradeStorage(storage, progress=None):
     partitions = state.get('_partitions')
     if partitions is None:
         return 0
-    records = LaneTrees()
+    records = LaneTrees(RecordTree)
     runs = LaneTrees()
     taskRuns = TaskRuns()
     trackLanes, runLanes = Lanes(), Lanes()

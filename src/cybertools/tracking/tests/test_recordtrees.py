@@ -1,0 +1,135 @@
+"""The records' trees written packed: what ZODB stores of them, reading
+them back, plain states, conflict resolution, and which storages have
+them."""
+
+import os
+import shutil
+import tempfile
+import unittest
+
+import transaction
+from BTrees.LOBTree import LOBTree
+from ZODB import DB
+from ZODB.FileStorage import FileStorage
+from ZODB.POSException import ConflictError
+
+from cybertools.tracking.btree import TrackingStorage
+from cybertools.tracking.lanes import LaneTrees
+from cybertools.tracking.recordtrees import RecordBucket
+from cybertools.tracking.recordtrees import RecordTree
+
+
+def record(i):
+    # records of different lengths, one of them empty
+    return b'["t%i",1,"u",%i.5,{}]' % (i, i) if i % 97 else b''
+
+
+RECORDS = {i: record(i) for i in range(1, 1001)}
+
+
+class PackedStateTest(unittest.TestCase):
+
+    def test_a_tree_of_one_bucket_keeps_its_records_packed(self):
+        state = RecordTree({i: RECORDS[i] for i in range(1, 11)}).__getstate__()
+        packed = state[0][0][0]
+        self.assertIs(type(packed), bytes)
+        self.assertEqual(len(packed), 4 + 16 * 10 + sum(
+            len(RECORDS[i]) for i in range(1, 11)))
+
+    def test_the_buckets_of_a_bigger_tree_are_packed(self):
+        tree = RecordTree(RECORDS)
+        bucket = tree._firstbucket
+        self.assertIs(type(bucket), RecordBucket)
+        state = bucket.__getstate__()
+        self.assertIs(type(state[0]), bytes)
+        self.assertIs(state[1], bucket._next)
+        self.assertGreater(len(bucket), 100)
+
+    def test_plain_and_packed_states_are_read(self):
+        for records in ({}, {5: b'x'}, {5: b''}, RECORDS):
+            for state in (LOBTree(records).__getstate__(),
+                          RecordTree(records).__getstate__()):
+                tree = RecordTree()
+                tree.__setstate__(state)
+                self.assertEqual(dict(tree.items()), records)
+        # (a bucket's state through its own class, as ZODB loads it)
+        bucket = RecordTree(RECORDS)._firstbucket
+        copy = RecordBucket()
+        copy.__setstate__(bucket.__getstate__())
+        self.assertEqual(list(copy.items()), list(bucket.items()))
+
+    def test_anything_but_bytes_stays_plain(self):
+        tree = RecordTree({1: b'a', 2: 'not bytes'})
+        self.assertEqual(tree.__getstate__(), ((((1, b'a', 2, 'not bytes'),),),))
+
+
+class DatabaseTest(unittest.TestCase):
+
+    def setUp(self):
+        self.directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.directory)
+        self.open()
+        self.addCleanup(lambda: self.db.close())
+        with self.db.transaction() as connection:
+            root = connection.root()
+            root['small'] = RecordTree({i: RECORDS[i] for i in range(1, 11)})
+            root['big'] = RecordTree(RECORDS)
+
+    def open(self):
+        self.db = DB(FileStorage(os.path.join(self.directory, 'Data.fs')))
+
+    def connection(self):
+        tm = transaction.TransactionManager()
+        connection = self.db.open(tm)
+        self.addCleanup(connection.close)
+        self.addCleanup(tm.abort)
+        return connection.root(), tm
+
+    def test_read_back_after_reopening(self):
+        self.db.close()
+        self.open()
+        root, tm = self.connection()
+        self.assertEqual(dict(root['small'].items()),
+                         {i: RECORDS[i] for i in range(1, 11)})
+        self.assertEqual(dict(root['big'].items()), RECORDS)
+
+    def test_changes_of_different_records_are_resolved(self):
+        # as BTrees resolves them: in a tree of one bucket, and in one
+        # bucket of a bigger tree
+        for name, keys in [('small', (3, 7)), ('big', (500, 502))]:
+            (first, tm1), (second, tm2) = self.connection(), self.connection()
+            first[name][keys[0]] = b'first'
+            second[name][keys[1]] = b'second'
+            tm1.commit()
+            tm2.commit()
+            root, tm = self.connection()
+            self.assertEqual(root[name][keys[0]], b'first')
+            self.assertEqual(root[name][keys[1]], b'second')
+        self.db.close()
+        self.open()
+        root, tm = self.connection()
+        self.assertEqual(root['big'][502], b'second')
+
+    def test_changes_of_one_record_are_not_resolved(self):
+        (first, tm1), (second, tm2) = self.connection(), self.connection()
+        first['big'][500] = b'first'
+        second['big'][500] = b'second'
+        tm1.commit()
+        with self.assertRaises(ConflictError):
+            tm2.commit()
+
+
+class StorageTest(unittest.TestCase):
+
+    def test_a_storage_keeps_its_records_in_record_trees(self):
+        storage = TrackingStorage()
+        storage.saveUserTrack('quiz', 0, 'alice', {'q': 1})
+        trees = list(storage._records._trees.values())
+        self.assertEqual([type(tree) for tree in trees], [RecordTree])
+        self.assertEqual(type(storage._runs._trees[0]), LOBTree)
+
+    def test_lanes_made_before_keep_plain_trees(self):
+        lanes = LaneTrees()
+        lanes.__setstate__({'_trees': LOBTree()})
+        lanes[5] = b'x'
+        self.assertEqual(type(lanes._trees[0]), LOBTree)
