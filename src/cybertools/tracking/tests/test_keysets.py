@@ -20,8 +20,9 @@ from cybertools.tracking.keysets import KeySet
 from cybertools.tracking.keysets import Timeline
 from cybertools.tracking.keysets import TimelineBucket
 
-# keys as the index has them: near the low end of the signed range
-KEYS = [KEY_OFFSET + 7 * i for i in range(1000)]
+# keys as the index has them: near the low end of the signed range; as
+# many as make several buckets of a timeline
+KEYS = [KEY_OFFSET + 7 * i for i in range(3000)]
 
 
 class PackedStateTest(unittest.TestCase):
