@@ -897,19 +897,24 @@ class TrackingStorage(Persistent, Contained):
             trackId = timeline.get(keys[i]) if ids is None else ids[i]
             if trackId is None:
                 continue
-            # what _loadTrack does for a track in use and as stored, the
-            # common case of a long-running reader
+            trackLane = trackId >> LANE_BITS << LANE_BITS
+            if trackLane != lane:
+                lane, records = trackLane, laneTree(trackLane)
+            # what _loadTrack does for a track not in use, and for one in
+            # use and as stored (the common case of a long-running reader)
             ref = tracks.get(trackId)
-            track = None if ref is None else ref()
-            if track is not None and trackId in recent:
-                trackLane = trackId >> LANE_BITS << LANE_BITS
-                if trackLane != lane:
-                    lane, records = trackLane, laneTree(trackLane)
-                if records is not None and \
-                        track.__dict__['_stored'] is records.get(trackId):
-                    recent.move_to_end(trackId)
-                    yield track
-                    continue
+            if ref is None:
+                raw = None if records is None else records.get(trackId)
+                if raw is not None:
+                    yield self._storedTrack(trackId, raw, session)
+                continue
+            track = ref()
+            if track is not None and trackId in recent and \
+                    records is not None and \
+                    track.__dict__['_stored'] is records.get(trackId):
+                recent.move_to_end(trackId)
+                yield track
+                continue
             try:
                 yield load(trackId, session)
             except KeyError:
@@ -933,7 +938,10 @@ class TrackingStorage(Persistent, Contained):
                 # stored anew since (by another connection, or undone)
                 self._revert(trackId, track)
             return track
-        raw = self._records[trackId]
+        return self._storedTrack(trackId, self._records[trackId], session)
+
+    def _storedTrack(self, trackId, raw, session):
+        """A new track object for a stored track not in use."""
         record = decodeRecord(raw)
         factory = self.trackFactory
         track = factory.__new__(factory)

@@ -248,9 +248,19 @@ def storedData(track, data):
     """What a stored track keeps in its ``__dict__`` as its plain ``data``:
     the data itself, to be tracked when read, or, where a subclass hides
     ``TrackData`` under a ``data`` of its own, tracked at once."""
-    if isinstance(getattr(type(track), 'data', None), TrackData):
+    kind = type(track)
+    readsLater = _readsDataLater.get(kind)
+    if readsLater is None:
+        readsLater = _readsDataLater[kind] = isinstance(
+            getattr(kind, 'data', None), TrackData)
+    if readsLater:
         return data
     return tracked(data, ownerOf(track))
+
+
+# track class: whether its data is TrackData (asked for every track made;
+# a plain dict, as btree._plainClasses)
+_readsDataLater = {}
 
 
 def tracked(value, owner):
