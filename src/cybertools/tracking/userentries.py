@@ -77,19 +77,20 @@ def keysWithRun(entries, runId):
     pieces = [tail]
     if chunks:
         pieces = itertools.chain(pieces, _latestFirst(chunks))
+    # the search in C, in the packed bytes: the run's 8 bytes where a run
+    # stands (the second half of a 16-byte entry)
+    run = packKeys((runId,))
     for piece in pieces:
-        flat = unpackKeys(piece)
-        keys, runs = flat[0::2], flat[1::2]
-        # the search in C: list.index on the runs reversed
-        runs.reverse()
-        last, start = len(runs) - 1, 0
+        end = len(piece)
         while True:
-            try:
-                start = runs.index(runId, start)
-            except ValueError:
+            at = piece.rfind(run, 0, end)
+            if at < 0:
                 break
-            yield keys[last - start]
-            start += 1
+            if at % 16 == 8:
+                yield unpackKeys(piece[at - 8:at])[0]
+            # (a match that straddles two numbers is skipped; the next may
+            # begin one byte before it)
+            end = at + 7
 
 
 def _latestFirst(chunks):

@@ -136,3 +136,19 @@ class UserEntriesTest(unittest.TestCase):
         self.remove(3)
         self.assertIs(type(self.tree['u']), tuple)
         self.assertAgrees()
+
+    def test_a_run_is_found_where_runs_stand_only(self):
+        # keys and runs whose bytes hold those of the run elsewhere: a key
+        # equal to it, a key and the next run that share its bytes
+        run = 0x0101010101010101
+        straddling = (0x0101010100000000, 0x01010101)
+        keys = [-run, 5, 1 << 56 | 1, straddling[0], run]
+        runs = [1, run, 1 << 8, straddling[1], 2]
+        self.add(keys[:3], runs[:3])
+        self.add(keys[3:], runs[3:])
+        entries = self.tree['u']
+        self.assertEqual(list(keysWithRun(entries, run)), [5])
+        self.assertEqual(list(keysWithRun(entries, 1)), [-run])
+        self.assertEqual(list(keysWithRun(entries, straddling[1])),
+                         [straddling[0]])
+        self.assertAgrees()
