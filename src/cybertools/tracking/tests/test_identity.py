@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import tempfile
+import tracemalloc
 import unittest
 
 import transaction
@@ -404,6 +405,17 @@ class RecordTest(DatabaseTestCase):
             # orjson) read alike, spaced or not
             self.assertEqual(decodeRecord(json.dumps(record).encode()),
                              record)
+
+    def test_a_record_takes_the_memory_of_its_bytes(self):
+        # (orjson's own bytes keep its 4 kB output buffer)
+        record = ['quiz', 1, 'u0', 1700000000.0, {'score': 42, 'ok': True}]
+        tracemalloc.start()
+        try:
+            held = [encodeRecord(record) for i in range(1000)]
+            size, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        self.assertLess(size / len(held), 4 * len(held[0]))
 
     def test_subclasses_are_stored_as_plain_values(self):
         class Name(str):
