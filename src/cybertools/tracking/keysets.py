@@ -54,9 +54,9 @@ def _holdsItsBucket(state):
 
 
 class PackedBucket:
-    """A bucket (or set) of an LL tree, pickled packed. Subclasses for
-    other trees give their own ``_pack`` and ``_plain``: a bucket state
-    packed, and any state as BTrees takes it."""
+    """A bucket (or set) of a tree, pickled packed: the numbers of an LL
+    bucket, or what a subclass's own ``_pack`` and ``_plain`` make of its
+    state (packed, and any state as BTrees takes it)."""
 
     _pack = staticmethod(_packed)
     _plain = staticmethod(_plain)

@@ -23,6 +23,9 @@ import orjson
 
 PICKLE_START = b'\x80'
 
+# the standard library's C scanner, for what orjson refuses to read
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+
 
 def encodeRecord(record):
     """The stored form of a checked record: compact UTF-8 JSON. orjson
@@ -47,8 +50,6 @@ def decodeRecord(raw):
         record, end = _scan(raw.decode('utf-8'), 0)
         return record
 
-
-_scan = json.scanner.make_scanner(json.JSONDecoder())
 
 
 class _PlainUnpickler(pickle.Unpickler):

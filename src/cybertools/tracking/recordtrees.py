@@ -11,10 +11,10 @@ reads the same bytes: a bucket of 30 records took 20 us to unpickle, a
 packed bucket of 120 takes about 30 to read.
 
 ``RecordTree`` is an LO BTree like any other in memory; its buckets hold
-up to 120 records (60 when full, as ids come in order and a bucket splits
-in the middle; 30 in a plain LO tree), and a bucket's state is one bytes
-object: the count, the ids, where each record ends, and the records one
-after the other. The price is paid by a save committed on its own: it
+up to 120 records (those left behind hold 60: ids come in order, and a
+bucket splits in the middle; 30 in a plain LO tree), and a bucket's
+state is one bytes object: the count, the ids, where each record ends,
+and the records one after the other. The price is paid by a save committed on its own: it
 rewrites the bucket of its track, 60 to 120 records (a commit of one save
 wrote 9.9 kB, 4.7 kB with plain trees). With buckets of up to 240 it
 wrote 19.7 kB, for no gain in a 50,000-object cache, which holds the
@@ -26,12 +26,12 @@ records of one bucket are resolved as in a plain LO tree. Storages made
 before keep their plain trees.
 """
 
-import array
 import itertools
 
 import BTrees
 
 from cybertools.tracking.keys import packKeys
+from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.keysets import PackedBucket
 from cybertools.tracking.keysets import PackedTree
 
@@ -40,9 +40,10 @@ LO = BTrees.family64.IO
 
 def _packedRecords(bucketState):
     """A bucket's state, ``(items,)`` or ``(items, next bucket)``, with
-    the ids and records packed into one bytes object: the count, the ids,
-    where each record ends in it, the records. A bucket holding anything
-    but bytes (none does) keeps its plain state."""
+    the ids and records packed into one bytes object: the count, the ids
+    and where each record ends in it as 64-bit numbers, then the records.
+    A bucket holding anything but bytes (none does) keeps its plain
+    state."""
     if bucketState is None:
         return None
     items = bucketState[0]
@@ -50,11 +51,10 @@ def _packedRecords(bucketState):
     if not all(type(record) is bytes for record in records):
         return bucketState
     count = len(records)
-    ends = itertools.accumulate(map(len, records), initial=4 + 16 * count)
+    ends = itertools.accumulate(map(len, records), initial=8 + 16 * count)
     next(ends)
-    packed = b''.join((count.to_bytes(4, 'little'), packKeys(items[0::2]),
-                       packKeys(ends)) + records)
-    return (packed,) + bucketState[1:]
+    numbers = packKeys(itertools.chain((count,), items[0::2], ends))
+    return (b''.join((numbers,) + records),) + bucketState[1:]
 
 
 def _plainRecords(bucketState):
@@ -62,14 +62,14 @@ def _plainRecords(bucketState):
     if bucketState is None or type(bucketState[0]) is not bytes:
         return bucketState
     packed = bucketState[0]
-    count = int.from_bytes(packed[:4], 'little')
-    numbers = array.array('q')
-    numbers.frombytes(packed[4:4 + 16 * count])
-    ends = numbers[count:].tolist()
+    count = unpackKeys(packed[:8])[0]
+    start = 8 + 16 * count
+    numbers = unpackKeys(packed[8:start])
+    ends = numbers[count:]
     items = [None] * (2 * count)
-    items[0::2] = numbers[:count].tolist()
-    items[1::2] = [packed[start:end] for start, end in
-                   zip([4 + 16 * count] + ends[:-1], ends)]
+    items[0::2] = numbers[:count]
+    items[1::2] = [packed[begin:end] for begin, end in
+                   zip([start] + ends[:-1], ends)]
     return (tuple(items),) + bucketState[1:]
 
 

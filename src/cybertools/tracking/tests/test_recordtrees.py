@@ -33,7 +33,7 @@ class PackedStateTest(unittest.TestCase):
         state = RecordTree({i: RECORDS[i] for i in range(1, 11)}).__getstate__()
         packed = state[0][0][0]
         self.assertIs(type(packed), bytes)
-        self.assertEqual(len(packed), 4 + 16 * 10 + sum(
+        self.assertEqual(len(packed), 8 + 16 * 10 + sum(
             len(RECORDS[i]) for i in range(1, 11)))
 
     def test_the_buckets_of_a_bigger_tree_are_packed(self):
