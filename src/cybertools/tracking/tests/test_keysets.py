@@ -59,18 +59,24 @@ class PackedStateTest(unittest.TestCase):
         self.assertEqual(list(found), KEYS[500:510])
 
 
-class DatabaseTest(unittest.TestCase):
+class DatabaseTestCase(unittest.TestCase):
+    """A FileStorage holding what ``fill(root)`` puts in it, and
+    connections of their own to it (also for test_recordtrees)."""
 
     def setUp(self):
         self.directory = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.directory)
-        self.db = DB(FileStorage(os.path.join(self.directory, 'Data.fs')))
+        self.open()
         self.addCleanup(lambda: self.db.close())
         with self.db.transaction() as connection:
-            root = connection.root()
-            root['small'] = KeySet(KEYS[:10])
-            root['big'] = KeySet(KEYS)
-            root['timeline'] = Timeline({k: i for i, k in enumerate(KEYS)})
+            self.fill(connection.root())
+
+    def open(self):
+        self.db = DB(FileStorage(os.path.join(self.directory, 'Data.fs')))
+
+    def reopen(self):
+        self.db.close()
+        self.open()
 
     def connection(self):
         tm = transaction.TransactionManager()
@@ -79,9 +85,16 @@ class DatabaseTest(unittest.TestCase):
         self.addCleanup(tm.abort)
         return connection.root(), tm
 
+
+class DatabaseTest(DatabaseTestCase):
+
+    def fill(self, root):
+        root['small'] = KeySet(KEYS[:10])
+        root['big'] = KeySet(KEYS)
+        root['timeline'] = Timeline({k: i for i, k in enumerate(KEYS)})
+
     def test_read_back_after_reopening(self):
-        self.db.close()
-        self.db = DB(FileStorage(os.path.join(self.directory, 'Data.fs')))
+        self.reopen()
         root, tm = self.connection()
         self.assertEqual(list(root['small']), KEYS[:10])
         self.assertEqual(list(root['big']), KEYS)

@@ -2,21 +2,16 @@
 them back, plain states, conflict resolution, and which storages have
 them."""
 
-import os
-import shutil
-import tempfile
 import unittest
 
-import transaction
 from BTrees.LOBTree import LOBTree
-from ZODB import DB
-from ZODB.FileStorage import FileStorage
 from ZODB.POSException import ConflictError
 
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.lanes import LaneTrees
 from cybertools.tracking.recordtrees import RecordBucket
 from cybertools.tracking.recordtrees import RecordTree
+from cybertools.tracking.tests.test_keysets import DatabaseTestCase
 
 
 def record(i):
@@ -63,31 +58,14 @@ class PackedStateTest(unittest.TestCase):
         self.assertEqual(tree.__getstate__(), ((((1, b'a', 2, 'not bytes'),),),))
 
 
-class DatabaseTest(unittest.TestCase):
+class DatabaseTest(DatabaseTestCase):
 
-    def setUp(self):
-        self.directory = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.directory)
-        self.open()
-        self.addCleanup(lambda: self.db.close())
-        with self.db.transaction() as connection:
-            root = connection.root()
-            root['small'] = RecordTree({i: RECORDS[i] for i in range(1, 11)})
-            root['big'] = RecordTree(RECORDS)
-
-    def open(self):
-        self.db = DB(FileStorage(os.path.join(self.directory, 'Data.fs')))
-
-    def connection(self):
-        tm = transaction.TransactionManager()
-        connection = self.db.open(tm)
-        self.addCleanup(connection.close)
-        self.addCleanup(tm.abort)
-        return connection.root(), tm
+    def fill(self, root):
+        root['small'] = RecordTree({i: RECORDS[i] for i in range(1, 11)})
+        root['big'] = RecordTree(RECORDS)
 
     def test_read_back_after_reopening(self):
-        self.db.close()
-        self.open()
+        self.reopen()
         root, tm = self.connection()
         self.assertEqual(dict(root['small'].items()),
                          {i: RECORDS[i] for i in range(1, 11)})
@@ -105,8 +83,7 @@ class DatabaseTest(unittest.TestCase):
             root, tm = self.connection()
             self.assertEqual(root[name][keys[0]], b'first')
             self.assertEqual(root[name][keys[1]], b'second')
-        self.db.close()
-        self.open()
+        self.reopen()
         root, tm = self.connection()
         self.assertEqual(root['big'][502], b'second')
 
