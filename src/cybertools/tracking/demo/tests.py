@@ -29,9 +29,10 @@ from cybertools.tracking.tests.test_functional import trackRows
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
     webdriver = None
@@ -58,6 +59,23 @@ def browserMissing():
                 'install -y chromium chromium-driver): %s not found'
                 % ', '.join(missing))
     return None
+
+
+def replaced(page):
+    """A wait condition: the root element of a page is gone. While Chrome
+    tears the old document down, it may answer that the element is in no
+    document rather than stale (selenium's ``staleness_of`` raises that)."""
+    def gone(driver):
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if 'does not belong to the document' in str(error):
+                return True
+            raise
+        return False
+    return gone
 
 
 class DemoTestCase(ServerTestCase):
@@ -401,7 +419,7 @@ class ChromiumTestCase(DemoTestCase):
         """Click an element that loads another page; wait for that page."""
         page = driver.find_element(By.TAG_NAME, 'html')
         driver.find_element(by, value).click()
-        WebDriverWait(driver, 10).until(staleness_of(page))
+        WebDriverWait(driver, 10).until(replaced(page))
         # the next page has replaced the old one; let it finish loading, so
         # that no element is found in a document about to go
         WebDriverWait(driver, 10).until(lambda driver: driver.execute_script(
