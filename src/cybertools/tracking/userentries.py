@@ -247,16 +247,16 @@ def _removePair(flat, key):
 
 
 class ChunkedKeys:
-    """The keys of a user's chunk tree, listed when iterated (for
-    results.MergedKeys)."""
+    """The keys of a user's entries with a chunk tree (and a tail), listed
+    when iterated (for results.MergedKeys)."""
 
-    __slots__ = ('_chunks',)
+    __slots__ = ('_entries',)
 
-    def __init__(self, chunks):
-        self._chunks = chunks
+    def __init__(self, entries):
+        self._entries = entries
 
     def __iter__(self):
-        return iter(entryKeys(self._chunks))
+        return iter(entryKeys(self._entries))
 
 
 def _flatten(pairs):
