@@ -55,9 +55,11 @@ import functools
 import BTrees
 from persistent import Persistent
 
+from cybertools.tracking.keys import PackedKeys
 from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import SameTimeError
 from cybertools.tracking.keys import firstKey
+from cybertools.tracking.keys import keyArray
 from cybertools.tracking.keys import lastKey
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
@@ -320,7 +322,7 @@ class TrackIndex(Persistent):
             return SmallKeys(entryKeys(keys))
         kind = type(keys)
         if kind is bytes:
-            return SmallKeys(unpackKeys(keys))
+            return SmallKeys(keyArray(keys))
         if kind is tuple:
             tail, keySet = keys
             # (a set of them all, made in C)
@@ -491,7 +493,10 @@ class TrackIndex(Persistent):
         if keys is None:
             return []
         if type(keys) is bytes:
-            return self._asKeys(tree, keys)._keys
+            if tree is self.users and self.userRuns:
+                return entryKeys(keys)
+            keys = PackedKeys(keys)
+            return MergedKeys(tree=keys, count=len(keys))
         counts = self._countsOf(name)
         if tree is self.users and self.userRuns:
             keys = ChunkedKeys(keys)
@@ -646,8 +651,8 @@ class TailedKeys:
 
 
 class SmallKeys:
-    """A few keys (a list, from those packed in bytes), read like a tree
-    set."""
+    """A few keys (an array or a list, from those packed in bytes), read
+    like a tree set."""
 
     __slots__ = ('_keys',)
 

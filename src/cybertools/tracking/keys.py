@@ -22,6 +22,7 @@ import array
 SEQ_BITS = 6
 SEQ_MASK = (1 << SEQ_BITS) - 1
 KEY_OFFSET = -(1 << 63)
+KEY_BYTES = 8       # a packed key
 
 
 class SameTimeError(ValueError):
@@ -53,6 +54,28 @@ def packKeys(numbers):
 
 
 def unpackKeys(packed):
+    return keyArray(packed).tolist()
+
+
+def keyArray(packed):
+    """Packed numbers as an array: a number object is made for each one
+    read only (a search among a value's keys reads a few)."""
     found = array.array('q')
     found.frombytes(packed)
-    return found.tolist()
+    return found
+
+
+class PackedKeys:
+    """Keys packed as bytes, read as a sequence when iterated: counting
+    them makes no number object (a count of a value's tracks)."""
+
+    __slots__ = ('packed',)
+
+    def __init__(self, packed):
+        self.packed = packed
+
+    def __len__(self):
+        return len(self.packed) // KEY_BYTES
+
+    def __iter__(self):
+        return iter(unpackKeys(self.packed))

@@ -348,6 +348,10 @@ _TRACKED = frozenset((TrackedDict, TrackedList))
 # in no database (in one: as many as the connection's cache holds objects).
 DEFAULT_CACHE_SIZE = 1000
 
+# How many results a session holds before it looks which of them are gone
+# (then again when it holds twice as many as are left).
+HELD_KEYS_CHECKED = 1000
+
 
 def transactionManagerOf(storage):
     jar = storage._p_jar
@@ -379,8 +383,9 @@ class TrackSession:
         self.pendingSeen = {}
         self.savesSinceCheck = 0
         self.mergeAt = None
-        # the merged keys of results in use (see holdKeys)
-        self.heldKeys = weakref.WeakSet()
+        # weak references to the merged keys of results (see holdKeys)
+        self.heldKeys = []
+        self._heldLimit = HELD_KEYS_CHECKED
         self._heldTxn = None
         # ids (see lanes.py): kind: lane, kind: (transaction, next, lane)
         self.lanes = {}
@@ -447,7 +452,14 @@ class TrackSession:
             self._heldTxn = txn
             txn.addBeforeCommitHook(self.indexChanging)
             txn.addBeforeAbortHook(self.indexChanging)
-        self.heldKeys.add(merged)
+        held = self.heldKeys
+        # (a plain reference without a callback: a result is made and
+        # dropped in microseconds, a WeakSet's upkeep took longer)
+        held.append(weakref.ref(merged))
+        if len(held) >= self._heldLimit:
+            # a transaction making many queries: forget the results gone
+            held[:] = [ref for ref in held if ref() is not None]
+            self._heldLimit = max(HELD_KEYS_CHECKED, 2 * len(held))
 
     def indexChanging(self):
         """The merged index is about to change, or the transaction to end:
@@ -455,9 +467,12 @@ class TrackSession:
         held = self.heldKeys
         if held:
             timeline = self.storage._index.timeline
-            for merged in list(held):
-                merged.resolve(timeline)
+            for ref in held:
+                merged = ref()
+                if merged is not None:
+                    merged.resolve(timeline)
             held.clear()
+            self._heldLimit = HELD_KEYS_CHECKED
 
     def markChanged(self, trackId, track):
         if self.storesAtOnce:

@@ -468,6 +468,38 @@ class CountTest(DatabaseTest):
         self.assertIsNone(result.merged._keys)
         self.assertEqual(len(list(result)), 200)
 
+    def test_len_of_a_small_value_makes_no_key(self):
+        # a value of few tracks keeps its keys packed with it: counted
+        # from their bytes, unpacked when listed
+        storage = self.storage
+        for i in range(5):
+            storage.saveUserTrack('small', 0, 'ann', {}, timeStamp=3000 + i)
+        storage.indexPending()
+        result = storage.query(taskId='small')
+        self.assertEqual(len(result), 5)
+        self.assertIsNone(result.merged._keys)
+        storage.removeTrack(storage['0000203'])
+        self.assertEqual(len(result), 5)
+        self.assertEqual([t.__name__ for t in result],
+                         ['0000201', '0000202', '0000204', '0000205'])
+
+    def test_results_of_a_long_transaction_are_let_go(self):
+        # a transaction making many queries holds only the results in use
+        from cybertools.tracking.session import HELD_KEYS_CHECKED
+        from cybertools.tracking.session import sessionOf
+        storage = self.storage
+        kept = storage.query(taskId='big')
+        expected = self.names(storage.query(taskId='big'))
+        for i in range(5 * HELD_KEYS_CHECKED):
+            len(storage.query(taskId='big'))
+        held = sessionOf(storage).heldKeys
+        self.assertLessEqual(len(held), 2 * HELD_KEYS_CHECKED)
+        self.assertIn(kept.merged, [ref() for ref in held])
+        storage.removeTrack(storage['0000001'])
+        storage.saveUserTrack('big', 0, 'ann', {}, timeStamp=900)
+        storage.indexPending()
+        self.assertEqual(self.names(kept), expected[1:])
+
     def assertKeeps(self, change, pending=0):
         """A lazy result stays what its query found, whatever ``change``
         does before it is used."""
