@@ -900,20 +900,19 @@ class TrackingStorage(Persistent, Contained):
             trackLane = trackId >> LANE_BITS << LANE_BITS
             if trackLane != lane:
                 lane, records = trackLane, laneTree(trackLane)
-            # what _loadTrack does for a track not in use, and for one in
-            # use and as stored (the common case of a long-running reader)
-            ref = tracks.get(trackId)
-            if ref is None:
+            # what _loadTrack does for a recent track as stored (the common
+            # case of a long-running reader) and for a track not in use
+            track = recent.get(trackId)
+            if track is not None:
+                if records is not None and \
+                        track.__dict__['_stored'] is records.get(trackId):
+                    recent.move_to_end(trackId)
+                    yield track
+                    continue
+            elif trackId not in tracks:
                 raw = None if records is None else records.get(trackId)
                 if raw is not None:
                     yield self._storedTrack(trackId, raw, session)
-                continue
-            track = ref()
-            if track is not None and trackId in recent and \
-                    records is not None and \
-                    track.__dict__['_stored'] is records.get(trackId):
-                recent.move_to_end(trackId)
-                yield track
                 continue
             try:
                 yield load(trackId, session)

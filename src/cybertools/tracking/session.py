@@ -419,13 +419,18 @@ class TrackSession:
                                                 trackId)
         if keep:
             self._keep(trackId, track)
+        elif trackId in self.recent:
+            # (the recent track of an id is the one in use: _loadMerged
+            # takes it from there)
+            del self.recent[trackId]
 
     def _keep(self, trackId, track):
         recent = self.recent
-        if trackId in recent:
+        if recent.get(trackId) is track:
             recent.move_to_end(trackId)
             return
         recent[trackId] = track
+        recent.move_to_end(trackId)
         if len(recent) > self.cacheSize:
             recent.popitem(last=False)
 

@@ -69,6 +69,30 @@ class IdentityTest(DatabaseTestCase):
         self.assertIs(storage.getUserTracks('quiz', 0, 'u1')[0], track)
         self.assertIs(list(storage.values())[1], track)
 
+    def test_a_track_in_use_is_given_when_no_longer_recent(self):
+        from cybertools.tracking.session import sessionOf
+        storage = self.storage
+        session = sessionOf(storage)
+        session.cacheSize = 1
+        storage.indexPending()
+        first = storage['0000001']
+        storage['0000002'], storage['0000003']
+        self.assertNotIn(1, session.recent)
+        self.assertIs(storage.query(taskId='quiz')[0], first)
+        self.assertIs(list(storage.query(taskId='quiz'))[0], first)
+
+    def test_the_recent_track_of_an_id_is_the_one_in_use(self):
+        from cybertools.tracking.session import sessionOf
+        session = sessionOf(self.storage)
+        old, new = ItemWithData('t', 1, 'u', {}), ItemWithData('t', 1, 'u', {})
+        session.add(99, old)
+        session.add(99, new, keep=False)
+        self.assertNotIn(99, session.recent)
+        session.add(99, old)
+        session.add(99, new)
+        self.assertIs(session.recent[99], new)
+        self.assertEqual(list(session.recent)[-1], 99)
+
     def test_setting_data_is_stored_at_commit(self):
         track = self.storage['0000001']
         track.data = {'n': 10, 'extra': True}
