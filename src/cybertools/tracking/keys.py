@@ -18,6 +18,7 @@ queries over very many crowded tracks get slower.
 """
 
 import array
+import struct
 
 SEQ_BITS = 6
 SEQ_MASK = (1 << SEQ_BITS) - 1
@@ -51,6 +52,10 @@ def packKeys(numbers):
     """64-bit numbers (keys, run ids) packed as bytes: stored as one value,
     which ZODB pickles at once."""
     return array.array('q', numbers).tobytes()
+
+
+# one number as packKeys packs it (native byte order, 64 bits)
+NUMBER = struct.Struct('=q')
 
 
 def unpackKeys(packed):

@@ -129,7 +129,9 @@ class PendingIndex:
 
     def userTracks(self, taskId, runId, userName):
         """The (sort key, track id) pairs of a user's tracks in a run."""
-        ids = self.byValue.get('userName', {}).get(userName, ())
+        ids = self.byValue.get('userName', {}).get(userName)
+        if not ids:
+            return []
         entries = self.entries
         return self._inOrder(
             trackId for trackId in ids

@@ -25,6 +25,7 @@ import itertools
 
 import BTrees
 
+from cybertools.tracking.keys import NUMBER
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 
@@ -74,12 +75,13 @@ def keysWithRun(entries, runId):
     tail, then chunk by chunk from the last, so that mostly the tail
     alone is read."""
     tail, chunks = _parts(entries)
-    pieces = [tail]
+    pieces = (tail,)
     if chunks:
         pieces = itertools.chain(pieces, _latestFirst(chunks))
     # the search in C, in the packed bytes: the run's 8 bytes where a run
     # stands (the second half of a 16-byte entry)
-    run = packKeys((runId,))
+    run = NUMBER.pack(runId)
+    numberAt = NUMBER.unpack_from
     for piece in pieces:
         end = len(piece)
         while True:
@@ -87,7 +89,7 @@ def keysWithRun(entries, runId):
             if at < 0:
                 break
             if at % 16 == 8:
-                yield unpackKeys(piece[at - 8:at])[0]
+                yield numberAt(piece, at - 8)[0]
             # (a match that straddles two numbers is skipped; the next may
             # begin one byte before it)
             end = at + 7
