@@ -29,6 +29,8 @@ from cybertools.tracking.validation import checkTime
 from cybertools.tracking.validation import indexKeyKind
 
 TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
+# criteria of names the index has no tree of values for
+UNINDEXED_CRITERIA = ('userName', 'timeStamp')
 
 # the name of the first layout's index class, for reading its storages
 TrackIndex = FirstLayoutIndex
@@ -165,25 +167,27 @@ class Criteria:
                 return
         criteria = {name: value for name, value in criteria.items()
                     if value is not None}
-        if criteria.keys().isdisjoint(TIME_CRITERIA):
-            self.timeFrom = self.timeTo = self.low = self.high = None
-        else:
-            self.timeFrom, self.timeTo = _timeRange(criteria)
-            self.low = (None if self.timeFrom is None
-                        else _keyOfUs(self.timeFrom))
-            self.high = None if self.timeTo is None else (
-                _keyOfUs(self.timeTo) + SEQ_MASK)
-        names = index.names + ('userName',)
+        self.timeFrom = self.timeTo = self.low = self.high = None
+        if not criteria.keys().isdisjoint(TIME_CRITERIA):
+            timeFrom, timeTo = self.timeFrom, self.timeTo = \
+                _timeRange(criteria)
+            if timeFrom is not None:
+                self.low = _keyOfUs(timeFrom)
+            if timeTo is not None:
+                self.high = _keyOfUs(timeTo) + SEQ_MASK
+        names = index.names
         for name in criteria:
-            if name not in names and name != 'timeStamp':
+            if name not in names and name not in UNINDEXED_CRITERIA:
                 # the original ignored unknown criteria: say why we don't
+                names = names + ('userName',)
                 raise ValueError('unknown criterion %r (indexes: %s); a '
                                  'criterion without an index is refused, not '
                                  'ignored' % (name, ', '.join(
                                      sorted(names) + list(TIME_CRITERIA))))
         self.values = [
             (name, ValueMatcher(name, value, None if name == 'timeStamp'
-                                else indexKind(index, pending, name)))
+                                else KINDS.get(name) or
+                                indexKind(index, pending, name)))
             for name, value in sorted(criteria.items())]
 
     def timeStamps(self):
