@@ -32,6 +32,7 @@ from cybertools.tracking.indexing import Exact  # noqa: F401 (API)
 from cybertools.tracking.indexing import checkIndexValues
 from cybertools.tracking.indexing import defaultIndexValues
 from cybertools.tracking.indexing import getIndexValues
+from cybertools.tracking.indexing import oneName
 from cybertools.tracking.indexing import usesDefaultIndexData
 from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
@@ -488,9 +489,14 @@ class TrackingStorage(Persistent, Contained):
     def query(self, **criteria):
         session = sessionOf(self)
         pending = self._pending(session)
-        criteria = Criteria(criteria, self._index, lambda: pending)
-        return self._result(self._index.search(criteria),
-                            pending.search(criteria), session)
+        index = self._index
+        one = oneName(criteria)
+        if one is not None:
+            return self._result(index.keysOfValue(*one),
+                                pending.tracksOfValue(*one), session)
+        criteria = Criteria(criteria, index, lambda: pending)
+        return self._result(index.search(criteria), pending.search(criteria),
+                            session)
 
     def getRuns(self, taskId=None):
         if taskId is None:

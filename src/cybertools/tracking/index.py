@@ -460,9 +460,10 @@ class TrackIndex(Persistent):
         listed when needed."""
         low, high = criteria.low, criteria.high
         if len(criteria.values) == 1 and low is None and high is None:
-            found = self._keysOfOneValue(*criteria.values[0])
-            if found is not None:
-                return found
+            name, matcher = criteria.values[0]
+            if name != 'timeStamp' and not matcher.prefixes and \
+                    len(matcher.exact) == 1:
+                return self.keysOfValue(name, matcher.exact[0])
         sets = [self._matching(name, values)
                 for name, values in criteria.values]
         if not sets:
@@ -480,14 +481,9 @@ class TrackIndex(Persistent):
         sets.sort(key=len)
         return list(functools.reduce(II.intersection, sets))
 
-    def _keysOfOneValue(self, name, matcher):
-        """The keys for a criterion of one value (the commonest query): a
-        list, or MergedKeys of the value's tree set; None for another
-        criterion."""
-        if name == 'timeStamp' or matcher.prefixes or \
-                len(matcher.exact) != 1:
-            return None
-        value = matcher.exact[0]
+    def keysOfValue(self, name, value):
+        """The keys of the tracks with one value (the commonest query): a
+        list, or MergedKeys of the value's keys, listed when needed."""
         tree = self.users if name == 'userName' else self.values[name]
         keys = tree.get(value)
         if keys is None:

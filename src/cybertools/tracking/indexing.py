@@ -152,19 +152,25 @@ def indexKind(index, pending, name):
     return kind
 
 
+def oneName(criteria):
+    """(name, value) for the commonest query, the tracks of one task or
+    one user: one string of a metadata index (every storage has them),
+    not a prefix; else None (the query's ``Criteria`` are made and
+    checked)."""
+    if len(criteria) != 1:
+        return None
+    [(name, value)] = criteria.items()
+    if type(value) is not str or KINDS.get(name) != 'string' or \
+            value.endswith('*'):
+        return None
+    return name, value
+
+
 class Criteria:
     """The criteria of a query, checked and prepared for the merged index
     and the pending tracks (see ``ITrackingStorageQuery.query``)."""
 
     def __init__(self, criteria, index, pending=None):
-        if len(criteria) == 1:
-            [(name, value)] = criteria.items()
-            if KINDS.get(name) == 'string' and type(value) is str and \
-                    not value.endswith('*'):
-                # the commonest query: the tracks of a task or a user
-                self.timeFrom = self.timeTo = self.low = self.high = None
-                self.values = [(name, ValueMatcher(name, value, 'string'))]
-                return
         criteria = {name: value for name, value in criteria.items()
                     if value is not None}
         self.timeFrom = self.timeTo = self.low = self.high = None

@@ -88,12 +88,10 @@ class PendingIndex:
         values = criteria.values
         if len(values) == 1 and criteria.timeFrom is None and \
                 criteria.timeTo is None:
-            # one criterion of one value (the commonest): its set
             name, matcher = values[0]
             if name != 'timeStamp' and not matcher.prefixes and \
                     len(matcher.exact) == 1:
-                ids = byValue.get(name, {}).get(matcher.exact[0])
-                return self._inOrder(ids) if ids else []
+                return self.tracksOfValue(name, matcher.exact[0])
         candidates = None
         for name, matcher in values:
             if name == 'timeStamp':
@@ -118,6 +116,12 @@ class PendingIndex:
                 if _inTime(microseconds(entries[trackId]['timeStamp']),
                            low, high, times)]
         return self._inOrder(candidates)
+
+    def tracksOfValue(self, name, value):
+        """The (sort key, track id) pairs of the tracks with one value (the
+        commonest query), in order."""
+        ids = self.byValue.get(name, {}).get(value)
+        return self._inOrder(ids) if ids else []
 
     def _inOrder(self, trackIds):
         """(sort key, track id) of the tracks, in order."""
