@@ -29,8 +29,10 @@ from cybertools.tracking.validation import checkTime
 from cybertools.tracking.validation import indexKeyKind
 
 TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
-# criteria of names the index has no tree of values for
-UNINDEXED_CRITERIA = ('userName', 'timeStamp')
+# what every record gives first
+METADATA = ('taskId', 'runId', 'userName', 'timeStamp')
+# criteria by name beside those of the value indexes (index.names)
+OTHER_CRITERIA = ('userName', 'timeStamp')
 
 # the name of the first layout's index class, for reading its storages
 TrackIndex = FirstLayoutIndex
@@ -108,11 +110,25 @@ def defaultIndexValues(record, indexNames):
     """What TrackIndexData gives for a track whose state is ``record``
     (checked, see records.py) in a storage indexing ``indexNames``: taken
     from the record, so that what is indexed is what is stored."""
+    return _withDataValues(_metadataOf(record), record[4], indexNames)
+
+
+def defaultIndexValuesFunction(indexNames):
+    """``defaultIndexValues`` for many records in a row: the index names
+    beyond the metadata, which a record gives at once, are found once."""
+    dataNames = [name for name in indexNames if name not in METADATA]
+    if not dataNames:
+        return _metadataOf
+    return lambda record: _withDataValues(_metadataOf(record), record[4],
+                                          dataNames)
+
+
+def _metadataOf(record):
     values = {'taskId': record[0], 'runId': record[1],
               'userName': record[2], 'timeStamp': record[3]}
     if len(record) > 5:
         values.update(record[5])
-    return _withDataValues(values, record[4], indexNames)
+    return values
 
 
 def checkKind(what, name, value, expected):
@@ -183,7 +199,7 @@ class Criteria:
                 self.high = _keyOfUs(timeTo) + SEQ_MASK
         names = index.names
         for name in criteria:
-            if name not in names and name not in UNINDEXED_CRITERIA:
+            if name not in names and name not in OTHER_CRITERIA:
                 # the original ignored unknown criteria: say why we don't
                 names = names + ('userName',)
                 raise ValueError('unknown criterion %r (indexes: %s); a '

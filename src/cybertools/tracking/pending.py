@@ -34,6 +34,17 @@ class PendingIndex:
         self.entries[trackId] = values
         self._unindexed.append(trackId)
 
+    def addAll(self, trackIds, values):
+        """Add tracks (a list of ids) with their values (in the same
+        order)."""
+        entries = self.entries
+        if entries.keys().isdisjoint(trackIds):
+            entries.update(zip(trackIds, values))
+            self._unindexed.extend(trackIds)
+            return
+        for trackId, trackValues in zip(trackIds, values):
+            self.add(trackId, trackValues)
+
     @property
     def byValue(self):
         unindexed = self._unindexed

@@ -426,11 +426,11 @@ class TrackSession:
 
     def _keep(self, trackId, track):
         recent = self.recent
-        if recent.get(trackId) is track:
+        if trackId in recent:
+            recent[trackId] = track     # (the one in use: see add)
             recent.move_to_end(trackId)
             return
         recent[trackId] = track
-        recent.move_to_end(trackId)
         if len(recent) > self.cacheSize:
             recent.popitem(last=False)
 

@@ -70,7 +70,6 @@ class IdentityTest(DatabaseTestCase):
         self.assertIs(list(storage.values())[1], track)
 
     def test_a_track_in_use_is_given_when_no_longer_recent(self):
-        from cybertools.tracking.session import sessionOf
         storage = self.storage
         session = sessionOf(storage)
         session.cacheSize = 1
@@ -82,7 +81,6 @@ class IdentityTest(DatabaseTestCase):
         self.assertIs(list(storage.query(taskId='quiz'))[0], first)
 
     def test_the_recent_track_of_an_id_is_the_one_in_use(self):
-        from cybertools.tracking.session import sessionOf
         session = sessionOf(self.storage)
         old, new = ItemWithData('t', 1, 'u', {}), ItemWithData('t', 1, 'u', {})
         session.add(99, old)

@@ -13,6 +13,7 @@ from ZODB.POSException import ConflictError
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.keys import SEQ_MASK
+from cybertools.tracking.pending import PendingIndex
 
 
 class DatabaseTest(unittest.TestCase):
@@ -162,6 +163,25 @@ class ParentTrack(Track):
 
     index_attributes = ('taskId', 'runId', 'userName', 'timeStamp',
                         'parent')
+
+
+class PendingIndexTest(unittest.TestCase):
+
+    def ids(self, pending, taskId):
+        return [i for key, i in pending.tracksOfValue('taskId', taskId)]
+
+    def test_tracks_added_in_a_row_and_again(self):
+        pending = PendingIndex()
+        pending.add(1, {'taskId': 'a', 'timeStamp': 1.0})
+        pending.addAll([2, 3], iter([{'taskId': 'a', 'timeStamp': 2.0},
+                                     {'taskId': 'b', 'timeStamp': 3.0}]))
+        self.assertEqual(self.ids(pending, 'a'), [1, 2])
+        # tracks added again are indexed by their new values alone
+        pending.addAll([1, 4], [{'taskId': 'b', 'timeStamp': 1.0},
+                                {'taskId': 'b', 'timeStamp': 4.0}])
+        self.assertEqual(self.ids(pending, 'a'), [2])
+        self.assertEqual(self.ids(pending, 'b'), [1, 3, 4])
+        self.assertEqual(len(pending), 4)
 
 
 class MixedKindsTest(unittest.TestCase):
