@@ -980,10 +980,13 @@ class TrackingStorage(Persistent, Contained):
         connection (``saved``: a track just saved)."""
         if session is None:
             session = sessionOf(self)
+        state = track.__dict__
+        state['__name__'] = formatTrackId(trackId)
+        state['__parent__'] = self
+        state['_session'] = session
+        state['_stored'] = raw
         # the data is plain until read (see session.TrackData)
-        track.__dict__.update(__name__=formatTrackId(trackId),
-                              __parent__=self, _session=session, _stored=raw,
-                              data=storedData(track, record[4]))
+        state['data'] = storedData(track, record[4])
         session.add(trackId, track, keep=not saved)
 
     def _isStored(self, trackId):
