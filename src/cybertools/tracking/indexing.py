@@ -124,6 +124,7 @@ def defaultIndexValuesFunction(indexNames):
 
 
 def _metadataOf(record):
+    """The index values a record gives at once: its metadata."""
     values = {'taskId': record[0], 'runId': record[1],
               'userName': record[2], 'timeStamp': record[3]}
     if len(record) > 5:
