@@ -458,12 +458,10 @@ class TrackIndex(Persistent):
         btree.TrackingStorage.query), in order: a list, or MergedKeys of
         the tree set of one value (a query by one user or task, say),
         listed when needed."""
+        one = criteria.oneValue()
+        if one is not None:
+            return self.keysOfValue(*one)
         low, high = criteria.low, criteria.high
-        if len(criteria.values) == 1 and low is None and high is None:
-            name, matcher = criteria.values[0]
-            if name != 'timeStamp' and not matcher.prefixes and \
-                    len(matcher.exact) == 1:
-                return self.keysOfValue(name, matcher.exact[0])
         sets = [self._matching(name, values)
                 for name, values in criteria.values]
         if not sets:
@@ -488,16 +486,16 @@ class TrackIndex(Persistent):
         keys = tree.get(value)
         if keys is None:
             return []
-        if type(keys) is bytes:
-            if tree is self.users and self.userRuns:
+        if tree is self.users and self.userRuns:
+            if type(keys) is bytes:
                 return entryKeys(keys)
+            keys = ChunkedKeys(keys)
+        elif type(keys) is bytes:
             keys = PackedKeys(keys)
             return MergedKeys(tree=keys, count=len(keys))
-        counts = self._countsOf(name)
-        if tree is self.users and self.userRuns:
-            keys = ChunkedKeys(keys)
         elif type(keys) is tuple:
             keys = TailedKeys(keys)
+        counts = self._countsOf(name)
         count = len(keys) if counts is None else counts[value]
         return MergedKeys(tree=keys, count=count)
 

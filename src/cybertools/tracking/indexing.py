@@ -213,6 +213,18 @@ class Criteria:
                                 indexKind(index, pending, name)))
             for name, value in sorted(criteria.items())]
 
+    def oneValue(self):
+        """(name, value) where the criteria are one value of an index and
+        no time, else None (see TrackIndex.keysOfValue)."""
+        if len(self.values) != 1 or self.timeFrom is not None or \
+                self.timeTo is not None:
+            return None
+        name, matcher = self.values[0]
+        if name == 'timeStamp' or matcher.prefixes or \
+                len(matcher.exact) != 1:
+            return None
+        return name, matcher.exact[0]
+
     def timeStamps(self):
         """The microseconds a timeStamp criterion allows, or None."""
         for name, matcher in self.values:

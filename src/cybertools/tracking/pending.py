@@ -95,14 +95,11 @@ class PendingIndex:
     def search(self, criteria):
         """The (sort key, track id) pairs of the tracks matching prepared
         criteria, in order."""
+        one = criteria.oneValue()
+        if one is not None:
+            return self.tracksOfValue(*one)
         byValue = self.byValue
         values = criteria.values
-        if len(values) == 1 and criteria.timeFrom is None and \
-                criteria.timeTo is None:
-            name, matcher = values[0]
-            if name != 'timeStamp' and not matcher.prefixes and \
-                    len(matcher.exact) == 1:
-                return self.tracksOfValue(name, matcher.exact[0])
         candidates = None
         for name, matcher in values:
             if name == 'timeStamp':
