@@ -23,7 +23,10 @@ import struct
 SEQ_BITS = 6
 SEQ_MASK = (1 << SEQ_BITS) - 1
 KEY_OFFSET = -(1 << 63)
-KEY_BYTES = 8       # a packed key
+
+# one number as packKeys packs it (native byte order, 64 bits)
+NUMBER = struct.Struct('=q')
+KEY_BYTES = NUMBER.size
 
 
 class SameTimeError(ValueError):
@@ -52,10 +55,6 @@ def packKeys(numbers):
     """64-bit numbers (keys, run ids) packed as bytes: stored as one value,
     which ZODB pickles at once."""
     return array.array('q', numbers).tobytes()
-
-
-# one number as packKeys packs it (native byte order, 64 bits)
-NUMBER = struct.Struct('=q')
 
 
 def unpackKeys(packed):

@@ -52,7 +52,6 @@ def decodeRecord(raw):
         return record
 
 
-
 class _PlainUnpickler(pickle.Unpickler):
     """Reads pickles of plain values only."""
 

@@ -14,8 +14,8 @@ packed bucket of 120 takes about 30 to read.
 up to 120 records (those left behind hold 60: ids come in order, and a
 bucket splits in the middle; 30 in a plain LO tree), and a bucket's
 state is one bytes object: the count, the ids, where each record ends,
-and the records one after the other. The price is paid by a save committed on its own: it
-rewrites the bucket of its track, 60 to 120 records (a commit of one save
+and the records one after the other. The price is paid by a save
+committed on its own: it rewrites the bucket of its track, 60 to 120 records (a commit of one save
 wrote 9.9 kB, 4.7 kB with plain trees). With buckets of up to 240 it
 wrote 19.7 kB, for no gain in a 50,000-object cache, which holds the
 records of a million tracks in buckets of 60 beside the index.
@@ -30,6 +30,7 @@ import itertools
 
 import BTrees
 
+from cybertools.tracking.keys import NUMBER
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.keysets import PackedBucket
@@ -62,7 +63,7 @@ def _plainRecords(bucketState):
     if bucketState is None or type(bucketState[0]) is not bytes:
         return bucketState
     packed = bucketState[0]
-    count = unpackKeys(packed[:8])[0]
+    count = NUMBER.unpack_from(packed)[0]
     start = 8 + 16 * count
     numbers = unpackKeys(packed[8:start])
     ends = numbers[count:]
