@@ -61,6 +61,7 @@ from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
 from cybertools.tracking.validation import checkRunId
 from cybertools.tracking.validation import checkTime
+from cybertools.tracking.watched import Watched
 
 
 # The layout of a storage's state: 1 partitions, pickled records, stored
@@ -897,20 +898,41 @@ class TrackingStorage(Persistent, Contained):
         timeline = self._index.timeline
         load = self._loadTrack
         tracks, recent = session.tracks, session.recent
+        # the keys of the tracks checked since the timeline and the records
+        # last changed (see watched.py): their tracks need no lookup
+        checked = session.checkedKeys() \
+            if isinstance(timeline, Watched) else None
         # the records' tree of the lane of the last track (mostly, all are
         # in one lane)
         laneTree, records, lane = self._records.laneTree, None, None
+        lanesWatched = False
         keys = merged.list() if merged.ids is None else None
         for i in range(start, stop):
             # (resolved to ids as soon as the index changes, even while
             # this runs)
             ids = merged.ids
-            trackId = timeline.get(keys[i]) if ids is None else ids[i]
+            if ids is None:
+                key = keys[i]
+                if checked is not None:
+                    if session.checkedAt != session.changes.count:
+                        checked = session.checkedKeys()
+                    trackId = checked.get(key)
+                    track = None if trackId is None else recent.get(trackId)
+                    if track is not None:
+                        recent.move_to_end(trackId)
+                        yield track
+                        continue
+                trackId = timeline.get(key)
+            else:
+                key = None
+                trackId = ids[i]
             if trackId is None:
                 continue
             trackLane = trackId >> LANE_BITS << LANE_BITS
             if trackLane != lane:
                 lane, records = trackLane, laneTree(trackLane)
+                lanesWatched = checked is not None and \
+                    isinstance(records, Watched)
             # what _loadTrack does for a recent track as stored (the common
             # case of a long-running reader) and for a track not in use
             track = recent.get(trackId)
@@ -918,12 +940,17 @@ class TrackingStorage(Persistent, Contained):
                 if records is not None and \
                         track.__dict__['_stored'] is records.get(trackId):
                     recent.move_to_end(trackId)
+                    if key is not None and lanesWatched:
+                        session.noteChecked(key, trackId)
                     yield track
                     continue
             elif trackId not in tracks:
                 raw = None if records is None else records.get(trackId)
                 if raw is not None:
-                    yield self._storedTrack(trackId, raw, session)
+                    track = self._storedTrack(trackId, raw, session)
+                    if key is not None and lanesWatched:
+                        session.noteChecked(key, trackId)
+                    yield track
                 continue
             try:
                 yield load(trackId, session)

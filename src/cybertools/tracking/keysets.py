@@ -29,6 +29,7 @@ import BTrees
 
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
+from cybertools.tracking.watched import Watched
 
 LL = BTrees.family64.II
 
@@ -108,11 +109,11 @@ class KeySet(PackedTree, LL.TreeSet):
     max_leaf_size = 500
 
 
-class TimelineBucket(PackedBucket, LL.Bucket):
+class TimelineBucket(Watched, PackedBucket, LL.Bucket):
     """A bucket of a Timeline."""
 
 
-class Timeline(PackedTree, LL.BTree):
+class Timeline(Watched, PackedTree, LL.BTree):
     """Order key -> track id, of every merged track."""
 
     _bucket_type = TimelineBucket

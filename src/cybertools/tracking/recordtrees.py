@@ -35,6 +35,7 @@ from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.keysets import PackedBucket
 from cybertools.tracking.keysets import PackedTree
+from cybertools.tracking.watched import Watched
 
 LO = BTrees.family64.IO
 
@@ -74,14 +75,14 @@ def _plainRecords(bucketState):
     return (tuple(items),) + bucketState[1:]
 
 
-class RecordBucket(PackedBucket, LO.Bucket):
+class RecordBucket(Watched, PackedBucket, LO.Bucket):
     """A bucket of a RecordTree."""
 
     _pack = staticmethod(_packedRecords)
     _plain = staticmethod(_plainRecords)
 
 
-class RecordTree(PackedTree, LO.BTree):
+class RecordTree(Watched, PackedTree, LO.BTree):
     """Track id -> record, of the tracks of one lane."""
 
     _bucket_type = RecordBucket

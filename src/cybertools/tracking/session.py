@@ -31,6 +31,8 @@ import transaction
 from transaction.interfaces import IDataManager
 from zope.interface import implementer
 
+from cybertools.tracking.watched import changesOf
+
 
 class Owner:
     """What the containers of one track's data share: the track they
@@ -387,6 +389,11 @@ class TrackSession:
         self.heldKeys = []
         self._heldLimit = HELD_KEYS_CHECKED
         self._heldTxn = None
+        # order key: track id, of the tracks given out by results since
+        # the connection's watched state last changed (see watched.py)
+        self.changes = None if jar is None else changesOf(jar)
+        self.checked = {}
+        self.checkedAt = None
         # ids (see lanes.py): kind: lane, kind: (transaction, next, lane)
         self.lanes = {}
         self.ids = {}
@@ -455,8 +462,8 @@ class TrackSession:
         txn = self.transaction_manager.get()
         if self._heldTxn is not txn:
             self._heldTxn = txn
-            txn.addBeforeCommitHook(self.indexChanging)
-            txn.addBeforeAbortHook(self.indexChanging)
+            txn.addBeforeCommitHook(self.resolveHeldKeys)
+            txn.addBeforeAbortHook(self.resolveHeldKeys)
         held = self.heldKeys
         # (a plain reference without a callback: a result is made and
         # dropped in microseconds, a WeakSet's upkeep took longer)
@@ -467,8 +474,37 @@ class TrackSession:
             self._heldLimit = max(HELD_KEYS_CHECKED, 2 * len(held))
 
     def indexChanging(self):
-        """The merged index is about to change, or the transaction to end:
-        the results in use take the track ids of their keys."""
+        """The merged index is about to change: the results in use take
+        the track ids of their keys, and the keys checked are checked
+        again."""
+        self.resolveHeldKeys()
+        self.checked.clear()
+
+    def checkedKeys(self):
+        """The keys of the tracks checked since the watched state last
+        changed (see watched.py): order key -> track id, None where that
+        cannot be told (a storage in no database)."""
+        changes = self.changes
+        if changes is None:
+            return None
+        if self.checkedAt != changes.count:
+            self.checked.clear()
+            self.checkedAt = changes.count
+        return self.checked
+
+    def noteChecked(self, key, trackId):
+        """A result found the track of a key as stored (see
+        checkedKeys)."""
+        checked = self.checkedKeys()
+        if len(checked) >= 2 * self.cacheSize:
+            # (the tracks checked longest ago are mostly no longer recent)
+            checked.clear()
+        checked[key] = trackId
+
+    def resolveHeldKeys(self):
+        """The index is about to change, or the transaction to end (after
+        it, the connection may see what others committed): the results in
+        use take the track ids of their keys."""
         held = self.heldKeys
         if held:
             timeline = self.storage._index.timeline

@@ -405,6 +405,106 @@ class ResultTest(DatabaseTestCase):
         self.assertEqual([id(t) for t in again], [id(t) for t in tracks[:6]])
 
 
+class CheckedTracksTest(DatabaseTestCase):
+    """A result gives out a track it gave out before without looking it up
+    while the connection saw no change of the records or the timeline
+    (watched.py): every such change is seen. The tracks fill several
+    buckets: the change is in one that nothing else reads."""
+
+    def setUp(self):
+        super().setUp()
+        for i in range(3, 300):
+            self.storage.saveUserTrack('quiz', 0, 'u%i' % i, {'n': i},
+                                       timeStamp=1700000000 + i)
+        self.storage.indexPending()
+        self.tm.commit()
+        self.tracks = self.found()
+        self.assertEqual(self.found(), self.tracks)
+        self.assertTrue(sessionOf(self.storage).checked)
+
+    def found(self):
+        return list(self.storage.query(taskId='quiz'))
+
+    def numbers(self):
+        return [t.data['n'] for t in self.found()]
+
+    def test_a_change_elsewhere_is_seen(self):
+        other, tm = self.otherStorage()
+        other['0000004'].data['n'] = 40
+        tm.commit()
+        self.tm.begin()
+        self.assertEqual(self.numbers()[:5], [0, 1, 2, 40, 4])
+        self.assertIs(self.found()[3], self.tracks[3])
+
+    def test_a_removal_elsewhere_is_seen(self):
+        other, tm = self.otherStorage()
+        other.removeTrack(other['0000004'])
+        tm.commit()
+        self.tm.begin()
+        self.assertEqual(self.numbers()[:4], [0, 1, 2, 4])
+
+    def test_a_track_moved_elsewhere_is_found_where_it_went(self):
+        other, tm = self.otherStorage()
+        other['0000002'].timeStamp = 1700001000
+        tm.commit()
+        self.tm.begin()
+        numbers = self.numbers()
+        self.assertEqual(numbers[:2], [0, 2])
+        self.assertEqual(numbers[-1], 1)
+
+    def test_a_key_given_to_another_track_elsewhere(self):
+        other, tm = self.otherStorage()
+        other['0000002'].timeStamp = 1700001000
+        tm.commit()
+        other.saveUserTrack('quiz', 0, 'late', {'n': -1},
+                            timeStamp=1700000001)
+        other.indexPending()
+        tm.commit()
+        self.tm.begin()
+        numbers = self.numbers()
+        self.assertEqual(numbers[:3], [0, -1, 2])
+        self.assertEqual(numbers[-1], 1)
+
+    def test_a_key_given_to_another_track_here(self):
+        self.tracks[1].timeStamp = 1700001000
+        self.tm.commit()
+        self.storage.saveUserTrack('quiz', 0, 'late', {'n': -1},
+                                   timeStamp=1700000001)
+        self.storage.indexPending()
+        numbers = self.numbers()
+        self.assertEqual(numbers[:3], [0, -1, 2])
+        self.assertEqual(numbers[-1], 1)
+
+    def test_a_change_elsewhere_while_out_of_the_cache_is_seen(self):
+        # the buckets are loaded anew, with no invalidation to tell
+        self.tm.abort()
+        self.conn.cacheMinimize()
+        other, tm = self.otherStorage()
+        other['0000004'].data['n'] = 40
+        tm.commit()
+        self.tm.begin()
+        self.assertEqual(self.numbers()[:5], [0, 1, 2, 40, 4])
+
+    def test_a_removal_here_is_seen_at_once(self):
+        self.storage.removeTrack(self.tracks[3])
+        self.assertEqual(self.numbers()[:4], [0, 1, 2, 4])
+
+    def test_an_aborted_removal_is_undone(self):
+        self.storage.removeTrack(self.tracks[3])
+        self.assertEqual(len(self.found()), 299)
+        self.tm.abort()
+        self.assertEqual(self.numbers(), list(range(300)))
+        self.assertEqual(self.storage.checkIndexes(), [])
+
+    def test_a_storage_in_no_database_looks_up_every_track(self):
+        storage = TrackingStorage()
+        storage.saveUserTrack('quiz', 0, 'u', {'n': 1})
+        storage.indexPending()
+        self.assertEqual([t.data for t in storage.query(taskId='quiz')],
+                         [{'n': 1}])
+        self.assertIsNone(sessionOf(storage).checkedKeys())
+
+
 class RecordTest(DatabaseTestCase):
 
     def test_records_are_json(self):

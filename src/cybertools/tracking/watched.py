@@ -1,0 +1,66 @@
+"""Telling a connection that the records or the timeline it read may have
+changed.
+
+A track object in use keeps the record it was made from, and a result
+finds its tracks by their order keys in the timeline (see btree.py).
+Before a result gives out a track again, it looks up both, to see that
+the key still belongs to the track and that the record is still the one
+the track was made from: two C-level BTree lookups per track, most of
+what a result of tracks in use costs.
+
+ZODB knows when either can have changed: a bucket of the records or of
+the timeline is invalidated (another connection committed a change to
+it, or this one rolled back its own) or loaded anew (it may have changed
+while it was out of the cache). ``Watched`` buckets and trees count each
+such event on their connection (``changesOf``); a session that has seen
+no count since it checked a track gives it out again without the lookups
+(``TrackSession.checkedKeys``). Its own changes to the index it hears of
+itself (``TrackSession.indexChanging``). Under concurrent writers the
+count moves with nearly every transaction, and results check every track
+as before.
+"""
+
+import weakref
+
+
+class Changes:
+    """How often the watched state of a connection changed."""
+
+    __slots__ = ('count', '__weakref__')
+
+    def __init__(self):
+        self.count = 0
+
+
+_changes = weakref.WeakKeyDictionary()     # connection: Changes
+
+
+def changesOf(jar):
+    """The Changes of a connection (counted from now on)."""
+    changes = _changes.get(jar)
+    if changes is None:
+        changes = _changes[jar] = Changes()
+    return changes
+
+
+def _changed(obj):
+    jar = obj._p_jar
+    if jar is not None:
+        changes = _changes.get(jar)
+        if changes is not None:
+            changes.count += 1
+
+
+class Watched:
+    """A bucket or tree whose changes of state its connection counts (the
+    first of a class's bases, so that every change is counted)."""
+
+    def _p_invalidate(self):
+        _changed(self)
+        super()._p_invalidate()
+
+    def __setstate__(self, state):
+        # (BTrees resolves conflicts with buckets in no connection: those
+        # count nothing)
+        _changed(self)
+        super().__setstate__(state)
