@@ -34,6 +34,7 @@ from cybertools.tracking.indexing import defaultIndexValues
 from cybertools.tracking.indexing import defaultIndexValuesFunction
 from cybertools.tracking.indexing import getIndexValues
 from cybertools.tracking.indexing import oneName
+from cybertools.tracking.indexing import oneNameInTime
 from cybertools.tracking.indexing import usesDefaultIndexData
 from cybertools.tracking.interfaces import IRun
 from cybertools.tracking.interfaces import ITrack
@@ -496,6 +497,12 @@ class TrackingStorage(Persistent, Contained):
         if one is not None:
             return self._result(index.keysOfValue(*one),
                                 pending.tracksOfValue(*one), session)
+        one = oneNameInTime(criteria)
+        if one is not None:
+            name, value, times, keys = one
+            return self._result(index.keysInTime(name, value, *keys),
+                                pending.tracksInTime(name, value, *times),
+                                session)
         criteria = Criteria(criteria, index, lambda: pending)
         return self._result(index.search(criteria), pending.search(criteria),
                             session)

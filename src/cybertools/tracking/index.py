@@ -499,6 +499,22 @@ class TrackIndex(Persistent):
         count = len(keys) if counts is None else counts[value]
         return MergedKeys(tree=keys, count=count)
 
+    def keysInTime(self, name, value, low, high):
+        """The keys of the tracks with one value from key ``low`` to key
+        ``high`` (None: no limit), a list in order: only those in the
+        range are read."""
+        tree = self.users if name == 'userName' else self.values[name]
+        found = tree.get(value)
+        if found is None:
+            return []
+        if type(found) is tuple and not (tree is self.users and
+                                         self.userRuns):
+            # a tree set and its tail of later keys
+            tail, keySet = found
+            return list(keySet.keys(low, high)) + \
+                SmallKeys(keyArray(tail)).keys(low, high).tolist()
+        return list(self._asKeys(tree, found).keys(low, high))
+
     def _matching(self, name, matcher):
         """The set of keys of the tracks with one of the values."""
         II = self.family.II

@@ -183,6 +183,29 @@ def oneName(criteria):
     return name, value
 
 
+def oneNameInTime(criteria):
+    """(name, value, times, keys) for the tracks of one task or one user in
+    a time range (``timeFrom`` and/or ``timeTo``): the name and value as
+    ``oneName`` gives them, the range checked, in microseconds and in
+    order keys (None: no limit); else None."""
+    if not 1 < len(criteria) < 4:
+        return None
+    times, one = {}, None
+    for name, value in criteria.items():
+        if name == 'timeFrom' or name == 'timeTo':
+            times[name] = value
+        elif one is None:
+            one = oneName({name: value})
+            if one is None:
+                return None
+        else:
+            return None
+    if one is None:
+        return None
+    times = _timeRange(times)
+    return one + (times, _keyRange(*times))
+
+
 class Criteria:
     """The criteria of a query, checked and prepared for the merged index
     and the pending tracks (see ``ITrackingStorageQuery.query``)."""
@@ -192,12 +215,8 @@ class Criteria:
                     if value is not None}
         self.timeFrom = self.timeTo = self.low = self.high = None
         if not criteria.keys().isdisjoint(TIME_CRITERIA):
-            timeFrom, timeTo = self.timeFrom, self.timeTo = \
-                _timeRange(criteria)
-            if timeFrom is not None:
-                self.low = _keyOfUs(timeFrom)
-            if timeTo is not None:
-                self.high = _keyOfUs(timeTo) + SEQ_MASK
+            self.timeFrom, self.timeTo = times = _timeRange(criteria)
+            self.low, self.high = _keyRange(*times)
         names = index.names
         for name in criteria:
             if name not in names and name not in OTHER_CRITERIA:
@@ -279,8 +298,12 @@ class ValueMatcher:
         return [(firstKey(t), lastKey(t)) for t in self.times]
 
 
-def _keyOfUs(us):
-    return (us << SEQ_BITS) + KEY_OFFSET
+def _keyRange(timeFrom, timeTo):
+    """The order keys from the first of one time (in microseconds) to the
+    last of another (None: no limit)."""
+    return (None if timeFrom is None else (timeFrom << SEQ_BITS) + KEY_OFFSET,
+            None if timeTo is None else
+            (timeTo << SEQ_BITS) + KEY_OFFSET + SEQ_MASK)
 
 
 def _timeRange(criteria):

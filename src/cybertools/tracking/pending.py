@@ -131,6 +131,18 @@ class PendingIndex:
         ids = self.byValue.get(name, {}).get(value)
         return self._inOrder(ids) if ids else []
 
+    def tracksInTime(self, name, value, timeFrom, timeTo):
+        """The (sort key, track id) pairs of the tracks with one value
+        between two times (in microseconds, None: no limit), in order."""
+        ids = self.byValue.get(name, {}).get(value)
+        if not ids:
+            return []
+        entries = self.entries
+        return self._inOrder(
+            trackId for trackId in ids
+            if _inTime(microseconds(entries[trackId]['timeStamp']),
+                       timeFrom, timeTo, None))
+
     def _inOrder(self, trackIds):
         """(sort key, track id) of the tracks, in order."""
         sortKeys, sortKey = self._sortKeys, self.sortKey

@@ -305,6 +305,69 @@ class OrderTest(unittest.TestCase):
         self.assertEqual(reports, [1000, 1000, 500])
 
 
+class TimeRangeTest(unittest.TestCase):
+    """The tracks of one task or user in a time range, read from the keys
+    in the range alone: the same as through the general criteria, for
+    values of every size, merged, pending and crowded tracks."""
+
+    def setUp(self):
+        rnd = random.Random(9)
+        self.storage = storage = TrackingStorage()
+        self.stamps = {}
+        tasks = ['few'] * 20 + ['some'] * 200 + ['many'] * 600
+        rnd.shuffle(tasks)
+        for i, task in enumerate(tasks):
+            user = 'often' if i % 3 else 'seldom%i' % (i % 5)
+            # mostly later and later (the latest keys of a value with many
+            # go into its tail), the same second many times over (crowded)
+            stamp = 1700000000 if i % 9 == 0 else \
+                1700000000 + i * 2 + rnd.randrange(-20, 20) + rnd.random()
+            name = storage.saveUserTrack(task, 0, user, {'i': i},
+                                         timeStamp=stamp)
+            self.stamps[name] = storage[name].timeStamp
+            if i in (400, 700):
+                storage.indexPending()
+        self.assertTrue(storage._index.crowdedIds())
+        self.assertIs(type(storage._index.values['taskId']['many']), tuple)
+
+    def expected(self, name, value, low, high):
+        found = [t for t in self.storage.query(**{name: value})
+                 if (low is None or t.timeStamp >= low) and
+                 (high is None or t.timeStamp <= high)]
+        return [t.__name__ for t in found]
+
+    def test_the_same_as_through_the_criteria(self):
+        storage = self.storage
+        ranges = [(1700000500, 1700001200), (None, 1700000300.5),
+                  (1700001500, None), (1700000000, 1700000000),
+                  (1600000000, 1600000001), (None, None)]
+        values = [('taskId', 'few'), ('taskId', 'some'), ('taskId', 'many'),
+                  ('taskId', 'none'), ('userName', 'often'),
+                  ('userName', 'seldom2')]
+        for name, value in values:
+            for low, high in ranges:
+                times = {}
+                if low is not None:
+                    times['timeFrom'] = low
+                if high is not None:
+                    times['timeTo'] = high
+                found = [t.__name__ for t in
+                         storage.query(**{name: value}, **times)]
+                self.assertEqual(found, self.expected(name, value, low, high),
+                                 (name, value, low, high))
+                general = storage.query(**{name: [value]}, **times)
+                self.assertEqual([t.__name__ for t in general], found)
+
+    def test_times_are_checked(self):
+        with self.assertRaises(ValueError):
+            self.storage.query(taskId='few', timeFrom=1700000200,
+                               timeTo=1700000100)
+        with self.assertRaises(TypeError):
+            self.storage.query(taskId='few', timeFrom='today')
+        self.assertEqual(len(self.storage.query(taskId='few', timeFrom=None)),
+                         20)
+
+
 class CrowdedTest(unittest.TestCase):
     """More tracks with one time stamp than keys for one microsecond (an
     import of whole seconds): the merge leaves them crowded, and they are
