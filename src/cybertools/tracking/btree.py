@@ -447,8 +447,8 @@ class TrackingStorage(Persistent, Contained):
         taskId, runId, userName = self._userKey(taskId, runId, userName)
         session = sessionOf(self)
         pending = self._pending(session).userTracks(taskId, runId, userName)
-        return self._result(self._index.userKeys(taskId, runId, userName),
-                            pending, session)
+        return _result(session, self._index.userKeys(taskId, runId, userName),
+                       pending)
 
     def getLastUserTrack(self, taskId, runId, userName):
         taskId, runId, userName = self._userKey(taskId, runId, userName)
@@ -461,8 +461,7 @@ class TrackingStorage(Persistent, Contained):
         for key in index.lastUserKeys(taskId, runId, userName):
             if latest is not None and key <= latest:
                 break
-            trackId = index.timeline[key]
-            track = self._loadTrack(trackId, session)
+            trackId, track = self._trackOfKey(key, session)
             if self._storedTaskId(trackId, track, session) == taskId:
                 return track
         return self._loadTrack(pending[-1][1], session) if pending else None
@@ -491,21 +490,22 @@ class TrackingStorage(Persistent, Contained):
 
     def query(self, **criteria):
         session = sessionOf(self)
-        pending = self._pending(session)
+        pending = session.currentPending()
+        if pending is None:
+            pending = self._pending(session)
         index = self._index
         one = oneName(criteria)
         if one is not None:
-            return self._result(index.keysOfValue(*one),
-                                pending.tracksOfValue(*one), session)
+            return _result(session, index.keysOfValue(*one),
+                           pending.tracksOfValue(*one))
         one = oneNameInTime(criteria)
         if one is not None:
             name, value, times, keys = one
-            return self._result(index.keysInTime(name, value, *keys),
-                                pending.tracksInTime(name, value, *times),
-                                session)
+            return _result(session, index.keysInTime(name, value, *keys),
+                           pending.tracksInTime(name, value, *times))
         criteria = Criteria(criteria, index, lambda: pending)
-        return self._result(index.search(criteria), pending.search(criteria),
-                            session)
+        return _result(session, index.search(criteria),
+                       pending.search(criteria))
 
     def getRuns(self, taskId=None):
         if taskId is None:
@@ -828,13 +828,11 @@ class TrackingStorage(Persistent, Contained):
         to date with what is stored."""
         if session is None:
             session = sessionOf(self)
-        pending = session.pending
-        txn = session.transaction_manager.get()
-        if pending is not None and session.pendingTxn is txn:
-            # what other connections commit is seen in the next
-            # transaction only; this one's changes keep it up to date
+        pending = session.currentPending()
+        if pending is not None:
             return pending
-        session.pendingTxn = txn
+        pending = session.pending
+        session.pendingTxn = session.transaction_manager.get()
         lanes = self._trackLanes
         state = (lanes.marks(), self._pendingChanges())
         if pending is None or session.pendingState != state:
@@ -889,14 +887,6 @@ class TrackingStorage(Persistent, Contained):
                           userName=record[2], timeStamp=record[3])
             return values
         return indexValues
-
-    def _result(self, keys, pending, session):
-        """A result of merged keys (in order: a list or MergedKeys) and
-        pending tracks."""
-        merged = keys if type(keys) is MergedKeys else MergedKeys(keys)
-        session.holdKeys(merged)
-        return TrackResult(self._loadMerged, self._loadTrack, merged,
-                           pending)
 
     def _loadMerged(self, merged, start, stop):
         """The tracks of merged entries start..stop of a result (see
@@ -963,6 +953,25 @@ class TrackingStorage(Persistent, Contained):
                 yield load(trackId, session)
             except KeyError:
                 continue
+
+    def _trackOfKey(self, key, session):
+        """(track id, track) of a merged track's key, looked up unless
+        checked before (see _loadMerged)."""
+        checked = session.checkedKeys()
+        if checked:
+            trackId = checked.get(key)
+            track = None if trackId is None else session.recent.get(trackId)
+            if track is not None:
+                session.recent.move_to_end(trackId)
+                return trackId, track
+        timeline = self._index.timeline
+        trackId = timeline[key]
+        track = self._loadTrack(trackId, session)
+        if checked is not None and isinstance(timeline, Watched) and \
+                isinstance(self._records.laneTree(
+                    trackId >> LANE_BITS << LANE_BITS), Watched):
+            session.noteChecked(key, trackId)
+        return trackId, track
 
     def _loadTrack(self, trackId, session=None):
         """The track object of a stored track: the one in use in this
@@ -1173,6 +1182,14 @@ class TrackingStorage(Persistent, Contained):
             found.append(last[1])
         return max((decodeRecord(self._records[trackId])[3]
                     for trackId in found), default=None)
+
+
+def _result(session, keys, pending):
+    """A result of merged keys (in order: a list or MergedKeys) and pending
+    tracks."""
+    merged = keys if type(keys) is MergedKeys else MergedKeys(keys)
+    session.holdKeys(merged)
+    return TrackResult(*session.loaders, merged, pending)
 
 
 def reportingProgress(items, progress, every=1000):

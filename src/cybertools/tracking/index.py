@@ -482,11 +482,14 @@ class TrackIndex(Persistent):
     def keysOfValue(self, name, value):
         """The keys of the tracks with one value (the commonest query): a
         list, or MergedKeys of the value's keys, listed when needed."""
-        tree = self.users if name == 'userName' else self.values[name]
+        # (each attribute of this persistent object costs as much as some
+        # ten dictionary lookups: the commonest query reads few)
+        users = name == 'userName'
+        tree = self.users if users else self.values[name]
         keys = tree.get(value)
         if keys is None:
             return []
-        if tree is self.users and self.userRuns:
+        if users and self.userRuns:
             if type(keys) is bytes:
                 return entryKeys(keys)
             keys = ChunkedKeys(keys)
@@ -495,8 +498,8 @@ class TrackIndex(Persistent):
             return MergedKeys(tree=keys, count=len(keys))
         elif type(keys) is tuple:
             keys = TailedKeys(keys)
-        counts = self._countsOf(name)
-        count = len(keys) if counts is None else counts[value]
+        counts = self.counts
+        count = len(keys) if counts is None else counts[name][value]
         return MergedKeys(tree=keys, count=count)
 
     def keysInTime(self, name, value, low, high):

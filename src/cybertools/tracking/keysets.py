@@ -30,6 +30,7 @@ import BTrees
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.watched import Watched
+from cybertools.tracking.watched import WatchedTree
 
 LL = BTrees.family64.II
 
@@ -113,7 +114,7 @@ class TimelineBucket(Watched, PackedBucket, LL.Bucket):
     """A bucket of a Timeline."""
 
 
-class Timeline(Watched, PackedTree, LL.BTree):
+class Timeline(WatchedTree, PackedTree, LL.BTree):
     """Order key -> track id, of every merged track."""
 
     _bucket_type = TimelineBucket

@@ -36,6 +36,7 @@ from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.keysets import PackedBucket
 from cybertools.tracking.keysets import PackedTree
 from cybertools.tracking.watched import Watched
+from cybertools.tracking.watched import WatchedTree
 
 LO = BTrees.family64.IO
 
@@ -82,7 +83,7 @@ class RecordBucket(Watched, PackedBucket, LO.Bucket):
     _plain = staticmethod(_plainRecords)
 
 
-class RecordTree(Watched, PackedTree, LO.BTree):
+class RecordTree(WatchedTree, PackedTree, LO.BTree):
     """Track id -> record, of the tracks of one lane."""
 
     _bucket_type = RecordBucket

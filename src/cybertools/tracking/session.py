@@ -378,6 +378,10 @@ class TrackSession:
         self.flushed = {}           # track id: track stored at this commit
         self.removals = {}          # track id: track to remove at commit
         self._joined = None         # the transaction we joined
+        # what a result loads its tracks with (see TrackingStorage._result),
+        # taken once: every attribute read from a persistent object costs as
+        # much as some ten dictionary lookups
+        self.loaders = (storage._loadMerged, storage._loadTrack)
         # the pending tracks (see TrackingStorage._pending)
         self.pending = None
         self.pendingState = None
@@ -451,6 +455,17 @@ class TrackSession:
         """Whether a change is stored at once: in no database (see
         _storeNow), where there is no commit to wait for."""
         return self.jar is None
+
+    def currentPending(self):
+        """The pending tracks while they are up to date (see
+        TrackingStorage._pending), else None: within a transaction, what
+        other connections commit is not seen, and this one's changes keep
+        them up to date."""
+        pending = self.pending
+        if pending is not None and \
+                self.pendingTxn is self.transaction_manager.get():
+            return pending
+        return None
 
     def holdKeys(self, merged):
         """Keep the merged keys of a result (results.MergedKeys) as the

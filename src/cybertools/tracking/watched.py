@@ -10,14 +10,15 @@ what a result of tracks in use costs.
 
 ZODB knows when either can have changed: a bucket of the records or of
 the timeline is invalidated (another connection committed a change to
-it, or this one rolled back its own) or loaded anew (it may have changed
-while it was out of the cache). ``Watched`` buckets and trees count each
-such event on their connection (``changesOf``); a session that has seen
-no count since it checked a track gives it out again without the lookups
-(``TrackSession.checkedKeys``). Its own changes to the index it hears of
-itself (``TrackSession.indexChanging``). Under concurrent writers the
-count moves with nearly every transaction, and results check every track
-as before.
+it, or this one rolled back its own) or a node of their trees is loaded
+anew (what is below it may have changed while it was out of the cache).
+``Watched`` buckets and trees count each such event on their connection
+(``changesOf``); a session that has seen no count since it checked a
+track gives it out again without the lookups (``TrackSession.
+checkedKeys``). Of its own changes to the index it hears itself
+(``TrackSession.indexChanging``). Under concurrent writers the count
+moves with nearly every transaction, and results check every track as
+before.
 """
 
 import weakref
@@ -52,15 +53,26 @@ def _changed(obj):
 
 
 class Watched:
-    """A bucket or tree whose changes of state its connection counts (the
-    first of a class's bases, so that every change is counted)."""
+    """A bucket whose invalidations its connection counts (the first of a
+    class's bases, so that every one is counted).
+
+    A bucket loaded anew counts nothing: while it is in the cache, a ghost
+    or not, it hears of every change; it leaves the cache only once the
+    tree node above it is a ghost, and that node counts when it is loaded
+    anew (``WatchedTree``). So a long-running reader that loads buckets
+    keeps the tracks it checked."""
 
     def _p_invalidate(self):
         _changed(self)
         super()._p_invalidate()
 
+
+class WatchedTree(Watched):
+    """A tree (a node of it) whose invalidations and loads its connection
+    counts."""
+
     def __setstate__(self, state):
-        # (BTrees resolves conflicts with buckets in no connection: those
+        # (BTrees resolves conflicts with objects in no connection: those
         # count nothing)
         _changed(self)
         super().__setstate__(state)

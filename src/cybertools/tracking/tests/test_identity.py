@@ -485,6 +485,12 @@ class CheckedTracksTest(DatabaseTestCase):
         self.tm.begin()
         self.assertEqual(self.numbers()[:5], [0, 1, 2, 40, 4])
 
+    def test_a_reader_loading_buckets_keeps_what_it_checked(self):
+        other, tm = self.otherStorage()
+        found = list(other.query(taskId='quiz'))
+        self.assertEqual(len(found), 300)
+        self.assertEqual(len(sessionOf(other).checked), 300)
+
     def test_a_removal_here_is_seen_at_once(self):
         self.storage.removeTrack(self.tracks[3])
         self.assertEqual(self.numbers()[:4], [0, 1, 2, 4])
