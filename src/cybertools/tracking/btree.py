@@ -911,6 +911,7 @@ class TrackingStorage(Persistent, Contained):
             if ids is None:
                 key = keys[i]
                 if checked is not None:
+                    # (session.checkedTrack, inline: this runs per track)
                     if session.checkedAt != session.changes.count:
                         checked = session.checkedKeys()
                     trackId = checked.get(key)
@@ -957,17 +958,13 @@ class TrackingStorage(Persistent, Contained):
     def _trackOfKey(self, key, session):
         """(track id, track) of a merged track's key, looked up unless
         checked before (see _loadMerged)."""
-        checked = session.checkedKeys()
-        if checked:
-            trackId = checked.get(key)
-            track = None if trackId is None else session.recent.get(trackId)
-            if track is not None:
-                session.recent.move_to_end(trackId)
-                return trackId, track
+        found = session.checkedTrack(key)
+        if found is not None:
+            return found
         timeline = self._index.timeline
         trackId = timeline[key]
         track = self._loadTrack(trackId, session)
-        if checked is not None and isinstance(timeline, Watched) and \
+        if session.changes is not None and isinstance(timeline, Watched) and \
                 isinstance(self._records.laneTree(
                     trackId >> LANE_BITS << LANE_BITS), Watched):
             session.noteChecked(key, trackId)

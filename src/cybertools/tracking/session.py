@@ -378,7 +378,7 @@ class TrackSession:
         self.flushed = {}           # track id: track stored at this commit
         self.removals = {}          # track id: track to remove at commit
         self._joined = None         # the transaction we joined
-        # what a result loads its tracks with (see TrackingStorage._result),
+        # what a result loads its tracks with (see btree._result),
         # taken once: every attribute read from a persistent object costs as
         # much as some ten dictionary lookups
         self.loaders = (storage._loadMerged, storage._loadTrack)
@@ -506,6 +506,17 @@ class TrackSession:
             self.checked.clear()
             self.checkedAt = changes.count
         return self.checked
+
+    def checkedTrack(self, key):
+        """(track id, track) of a key checked before (see checkedKeys)
+        whose track is still recent, else None."""
+        checked = self.checkedKeys()
+        trackId = checked.get(key) if checked else None
+        track = None if trackId is None else self.recent.get(trackId)
+        if track is None:
+            return None
+        self.recent.move_to_end(trackId)
+        return trackId, track
 
     def noteChecked(self, key, trackId):
         """A result found the track of a key as stored (see

@@ -42,6 +42,7 @@ import zope.securitypolicy
 from zope.configuration import xmlconfig
 
 import cybertools.tracking
+from cybertools.tracking.session import sessionOf
 
 
 DOCTEST_FLAGS = ELLIPSIS | NORMALIZE_WHITESPACE | REPORT_NDIFF
@@ -71,6 +72,11 @@ def recordLoads(testCase, storage):
                                 side_effect=recordingLoad)
     patcher.start()
     testCase.addCleanup(patcher.stop)
+    # (the storage's session takes the loaders of results once)
+    session = sessionOf(storage)
+    loaders = session.loaders
+    session.loaders = (storage._loadMerged, storage._loadTrack)
+    testCase.addCleanup(setattr, session, 'loaders', loaders)
     return loaded
 
 

@@ -19,6 +19,7 @@ from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.logfile import AccessLogger
 from cybertools.tracking.logfile import loadAccessLog
 from cybertools.tracking.logfile import logFiles
+from cybertools.tracking.testing import recordLoads
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -269,13 +270,12 @@ class LoadTest(LogDirTestCase):
             storage.saveUserTrack('/doc', 0, 'alice', {'action': 'view'},
                                   timeStamp=T0 - 1000 + i * 0.5)
         self.writeLines([record(t=T0 + i) for i in range(20)])
-        with mock.patch.object(storage, '_loadTrack',
-                               wraps=storage._loadTrack) as loads:
-            self.assertEqual(self.load(storage).loaded, 20)
-            self.assertEqual(loads.call_count, 0)
-            self.assertEqual(self.load(storage).duplicates, 20)
-            # each record loads the one track at its time, nothing else
-            self.assertEqual(loads.call_count, 20)
+        loads = recordLoads(self, storage)
+        self.assertEqual(self.load(storage).loaded, 20)
+        self.assertEqual(len(loads), 0)
+        self.assertEqual(self.load(storage).duplicates, 20)
+        # each record loads the one track at its time, nothing else
+        self.assertEqual(len(loads), 20)
 
     def test_malformed_lines_are_reported_and_the_rest_loads(self):
         lines = [
