@@ -572,7 +572,7 @@ class TrackingStorage(Persistent, Contained):
         raw = encodeRecord(record)
         self._records[trackId] = raw
         lanes.counted(trackId, 1)
-        self._attach(track, trackId, record, raw, session, saved=True)
+        _attach(self, track, trackId, record, raw, session, saved=True)
         if trackId <= mark:
             # restored below the merged ones: indexed at once
             session.indexChanging()
@@ -893,7 +893,7 @@ class TrackingStorage(Persistent, Contained):
         results.MergedKeys), those removed since left out."""
         session = sessionOf(self)
         timeline = self._index.timeline
-        load = self._loadTrack
+        load, make = self._loadTrack, self._storedTrack
         tracks, recent = session.tracks, session.recent
         # the keys of the tracks checked since the timeline and the records
         # last changed (see watched.py): their tracks need no lookup
@@ -945,7 +945,7 @@ class TrackingStorage(Persistent, Contained):
             elif trackId not in tracks:
                 raw = None if records is None else records.get(trackId)
                 if raw is not None:
-                    track = self._storedTrack(trackId, raw, session)
+                    track = make(trackId, raw, session)
                     if key is not None and lanesWatched:
                         session.noteChecked(key, trackId)
                     yield track
@@ -995,39 +995,17 @@ class TrackingStorage(Persistent, Contained):
         record = decodeRecord(raw)
         factory = self.trackFactory
         track = factory.__new__(factory)
-        self._setState(track, record)
-        self._attach(track, trackId, record, raw, session)
+        _setState(track, record)
+        _attach(self, track, trackId, record, raw, session)
         return track
 
     def _track(self, trackId, record):
         """A detached track object for a record (for index values)."""
         track = self.trackFactory.__new__(self.trackFactory)
-        self._setState(track, record)
+        _setState(track, record)
         track.__dict__.update(__name__=formatTrackId(trackId),
                               __parent__=self)
         return track
-
-    def _setState(self, track, record):
-        state = track.__dict__
-        (state['taskId'], state['runId'], state['userName'],
-         state['timeStamp'], state['data']) = record[:5]
-        if len(record) > 5:
-            state.update(record[5])
-
-    def _attach(self, track, trackId, record, raw, session=None,
-                saved=False):
-        """Make a track object the one of a stored track in this
-        connection (``saved``: a track just saved)."""
-        if session is None:
-            session = sessionOf(self)
-        state = track.__dict__
-        state['__name__'] = formatTrackId(trackId)
-        state['__parent__'] = self
-        state['_session'] = session
-        state['_stored'] = raw
-        # the data is plain until read (see session.TrackData)
-        state['data'] = storedData(track, record[4])
-        session.add(trackId, track, keep=not saved)
 
     def _isStored(self, trackId):
         return trackId in self._records
@@ -1045,7 +1023,7 @@ class TrackingStorage(Persistent, Contained):
         for name in track.metadata_attributes[4:]:
             track.__dict__.pop(name, None)
         data = track.__dict__.get('data')
-        self._setState(track, record)
+        _setState(track, record)
         track.__dict__.update(_stored=raw, data=data)
         setStoredData(track, record[4])
 
@@ -1179,6 +1157,35 @@ class TrackingStorage(Persistent, Contained):
             found.append(last[1])
         return max((decodeRecord(self._records[trackId])[3]
                     for trackId in found), default=None)
+
+
+# (functions, not methods: a method read from the storage, a persistent
+# object, costs some ten dictionary lookups, and these run for every track
+# made)
+
+def _setState(track, record):
+    """Give a track object the state of a record."""
+    state = track.__dict__
+    (state['taskId'], state['runId'], state['userName'],
+     state['timeStamp'], state['data']) = record[:5]
+    if len(record) > 5:
+        state.update(record[5])
+
+
+def _attach(storage, track, trackId, record, raw, session=None,
+            saved=False):
+    """Make a track object the one of a stored track in this connection
+    (``saved``: a track just saved)."""
+    if session is None:
+        session = sessionOf(storage)
+    state = track.__dict__
+    state['__name__'] = formatTrackId(trackId)
+    state['__parent__'] = storage
+    state['_session'] = session
+    state['_stored'] = raw
+    # the data is plain until read (see session.TrackData)
+    state['data'] = storedData(track, record[4])
+    session.add(trackId, track, keep=not saved)
 
 
 def _result(session, keys, pending):
