@@ -446,14 +446,16 @@ class TrackingStorage(Persistent, Contained):
     def getUserTracks(self, taskId, runId, userName):
         taskId, runId, userName = self._userKey(taskId, runId, userName)
         session = sessionOf(self)
-        pending = self._pending(session).userTracks(taskId, runId, userName)
+        pending = _pendingOf(self, session).userTracks(taskId, runId,
+                                                       userName)
         return _result(session, self._index.userKeys(taskId, runId, userName),
                        pending)
 
     def getLastUserTrack(self, taskId, runId, userName):
         taskId, runId, userName = self._userKey(taskId, runId, userName)
         session = sessionOf(self)
-        pending = self._pending(session).userTracks(taskId, runId, userName)
+        pending = _pendingOf(self, session).userTracks(taskId, runId,
+                                                       userName)
         # a pending track stands after the merged ones up to its sort key
         # (it may be older than a merged one: time stamps can be given)
         latest = pending[-1][0][0] if pending else None
@@ -461,17 +463,10 @@ class TrackingStorage(Persistent, Contained):
         for key in index.lastUserKeys(taskId, runId, userName):
             if latest is not None and key <= latest:
                 break
-            trackId, track = self._trackOfKey(key, session)
-            if self._storedTaskId(trackId, track, session) == taskId:
+            trackId, track = _trackOfKey(self, key, session)
+            if _storedTaskId(trackId, track, session) == taskId:
                 return track
         return self._loadTrack(pending[-1][1], session) if pending else None
-
-    def _storedTaskId(self, trackId, track, session):
-        """The task of a track as stored (and indexed): a track changed in
-        place is stored at commit."""
-        if trackId in session.dirty:
-            return decodeRecord(track.__dict__['_stored'])[0]
-        return track.__dict__['taskId']
 
     def getUserNames(self, taskId=None):
         pending = self._pending()
@@ -490,9 +485,7 @@ class TrackingStorage(Persistent, Contained):
 
     def query(self, **criteria):
         session = sessionOf(self)
-        pending = session.currentPending()
-        if pending is None:
-            pending = self._pending(session)
+        pending = _pendingOf(self, session)
         index = self._index
         one = oneName(criteria)
         if one is not None:
@@ -955,21 +948,6 @@ class TrackingStorage(Persistent, Contained):
             except KeyError:
                 continue
 
-    def _trackOfKey(self, key, session):
-        """(track id, track) of a merged track's key, looked up unless
-        checked before (see _loadMerged)."""
-        found = session.checkedTrack(key)
-        if found is not None:
-            return found
-        timeline = self._index.timeline
-        trackId = timeline[key]
-        track = self._loadTrack(trackId, session)
-        if session.changes is not None and isinstance(timeline, Watched) and \
-                isinstance(self._records.laneTree(
-                    trackId >> LANE_BITS << LANE_BITS), Watched):
-            session.noteChecked(key, trackId)
-        return trackId, track
-
     def _loadTrack(self, trackId, session=None):
         """The track object of a stored track: the one in use in this
         connection, or a new one."""
@@ -1157,6 +1135,37 @@ class TrackingStorage(Persistent, Contained):
             found.append(last[1])
         return max((decodeRecord(self._records[trackId])[3]
                     for trackId in found), default=None)
+
+
+def _trackOfKey(storage, key, session):
+    """(track id, track) of a merged track's key, looked up unless checked
+    before (see TrackingStorage._loadMerged)."""
+    found = session.checkedTrack(key)
+    if found is not None:
+        return found
+    timeline = storage._index.timeline
+    trackId = timeline[key]
+    track = storage._loadTrack(trackId, session)
+    if session.changes is not None and isinstance(timeline, Watched) and \
+            isinstance(storage._records.laneTree(
+                trackId >> LANE_BITS << LANE_BITS), Watched):
+        session.noteChecked(key, trackId)
+    return trackId, track
+
+
+def _storedTaskId(trackId, track, session):
+    """The task of a track as stored (and indexed): a track changed in place
+    is stored at commit."""
+    if trackId in session.dirty:
+        return decodeRecord(track.__dict__['_stored'])[0]
+    return track.__dict__['taskId']
+
+
+def _pendingOf(storage, session):
+    """The pending tracks (``storage._pending``), without reading the method
+    while they are up to date."""
+    pending = session.currentPending()
+    return storage._pending(session) if pending is None else pending
 
 
 # (functions, not methods: a method read from the storage, a persistent
