@@ -506,12 +506,12 @@ class TrackIndex(Persistent):
         """The keys of the tracks with one value from key ``low`` to key
         ``high`` (None: no limit), a list in order: only those in the
         range are read."""
-        tree = self.users if name == 'userName' else self.values[name]
+        users = name == 'userName'
+        tree = self.users if users else self.values[name]
         found = tree.get(value)
         if found is None:
             return []
-        if type(found) is tuple and not (tree is self.users and
-                                         self.userRuns):
+        if type(found) is tuple and not (users and self.userRuns):
             # a tree set and its tail of later keys
             tail, keySet = found
             return list(keySet.keys(low, high)) + \

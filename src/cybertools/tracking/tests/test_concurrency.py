@@ -22,6 +22,7 @@ import sys
 import time
 import unittest
 
+import transaction
 
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.database import openDatabase
@@ -137,6 +138,45 @@ class ConcurrentWriters:
             conn.close()
         finally:
             db.close()
+
+
+    def test_a_reader_sees_what_another_client_changed(self):
+        # a reader gives out the tracks it gave out before without looking
+        # them up until it hears of a change (watched.py): a change by
+        # another client of the server is heard of
+        writer = openDatabase(self.uri)
+        self.addCleanup(writer.close)
+        with writer.transaction() as conn:
+            storage = conn.root()['seen'] = TrackingStorage()
+            for i in range(300):
+                storage.saveUserTrack('quiz', 0, 'u%i' % i, {'n': i},
+                                      timeStamp=1700000000 + i)
+            storage.indexPending()
+        reader = openDatabase(self.uri)
+        self.addCleanup(reader.close)
+        tm = transaction.TransactionManager()
+        conn = reader.open(tm)
+        self.addCleanup(conn.close)
+        seen = conn.root()['seen']
+
+        def numbers():
+            return [t.data['n'] for t in seen.query(taskId='quiz')]
+        self.assertEqual(numbers(), list(range(300)))
+        self.assertEqual(numbers(), list(range(300)))
+        tm.abort()
+        with writer.transaction() as other:
+            storage = other.root()['seen']
+            storage['0000004'].data['n'] = 40
+            storage.removeTrack(storage['0000006'])
+        # (a ZEO client hears of another's commit a moment later)
+        deadline = time.monotonic() + 30
+        while True:
+            tm.begin()
+            if len(seen.query(taskId='quiz')) == 299 or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(numbers()[:6], [0, 1, 2, 40, 4, 6])
 
 
 class ZEOTest(ConcurrentWriters, unittest.TestCase):

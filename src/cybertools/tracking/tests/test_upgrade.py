@@ -204,6 +204,14 @@ class Layout2Test(FixtureTestCase):
                          '0000100')
         self.assertEqual(storage.getRun('quiz'), None)
         self.assertTrue(storage.getRuns()[0].finished)
+        for name, value in (('taskId', 'quiz'), ('userName', 'carol')):
+            every = list(storage.query(**{name: value}))
+            low = every[len(every) // 4].timeStamp
+            high = every[len(every) * 3 // 4].timeStamp
+            self.assertEqual(
+                list(storage.query(**{name: value}, timeFrom=low,
+                                   timeTo=high)),
+                [t for t in every if low <= t.timeStamp <= high])
         self.assertEqual(storage.checkIndexes(), [])
 
     def test_works_as_it_is(self):
