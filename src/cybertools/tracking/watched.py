@@ -2,11 +2,11 @@
 changed.
 
 A track object in use keeps the record it was made from, and a result
-finds its tracks by their order keys in the timeline (see btree.py).
-Before a result gives out a track again, it looks up both, to see that
-the key still belongs to the track and that the record is still the one
-the track was made from: two C-level BTree lookups per track, most of
-what a result of tracks in use costs.
+finds its tracks by their order keys in the timeline (see btree.py). To
+give out a track again, a result can look up both, to see that the key
+still belongs to the track and that the record is still the one the track
+was made from: two C-level BTree lookups per track, most of what a result
+of tracks in use cost.
 
 ZODB knows when either can have changed: a bucket of the records or of
 the timeline is invalidated (another connection committed a change to
@@ -14,11 +14,11 @@ it, or this one rolled back its own) or a node of their trees is loaded
 anew (what is below it may have changed while it was out of the cache).
 ``Watched`` buckets and trees count each such event on their connection
 (``changesOf``); a session that has seen no count since it checked a
-track gives it out again without the lookups (``TrackSession.
-checkedKeys``). Of its own changes to the index it hears itself
-(``TrackSession.indexChanging``). Under concurrent writers the count
-moves with nearly every transaction, and results check every track as
-before.
+track gives it out again without the lookups (see
+``TrackSession.checkedKeys``). Of its own changes to the index it hears
+itself (``TrackSession.indexChanging``). Under concurrent writers the
+count moves with nearly every transaction, and results check every track
+as before.
 """
 
 import weakref
