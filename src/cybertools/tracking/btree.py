@@ -444,7 +444,7 @@ class TrackingStorage(Persistent, Contained):
     # queries
 
     def getUserTracks(self, taskId, runId, userName):
-        taskId, runId, userName = self._userKey(taskId, runId, userName)
+        taskId, runId, userName = _userKey(self, taskId, runId, userName)
         session = sessionOf(self)
         pending = _pendingOf(self, session).userTracks(taskId, runId,
                                                        userName)
@@ -452,7 +452,7 @@ class TrackingStorage(Persistent, Contained):
                        pending)
 
     def getLastUserTrack(self, taskId, runId, userName):
-        taskId, runId, userName = self._userKey(taskId, runId, userName)
+        taskId, runId, userName = _userKey(self, taskId, runId, userName)
         session = sessionOf(self)
         pending = _pendingOf(self, session).userTracks(taskId, runId,
                                                        userName)
@@ -1025,17 +1025,6 @@ class TrackingStorage(Persistent, Contained):
             raise ValueError('there is no run %r' % (runId,))
         return run
 
-    def _userKey(self, taskId, runId, userName):
-        """(taskId, runId, userName) with runId 0 replaced by the task's
-        current run and no user by the anonymous one."""
-        checkName(taskId, 'taskId')
-        checkRunId(runId)
-        userName = ANONYMOUS if userName is None else userName
-        checkName(userName, 'userName')
-        if not runId:
-            runId = self._currentRuns.get(taskId, 0)
-        return taskId, runId, userName
-
     def _check(self, track, newRun=False, session=None, knownRun=None):
         """Check a track object's state before storing it.
 
@@ -1135,6 +1124,18 @@ class TrackingStorage(Persistent, Contained):
             found.append(last[1])
         return max((decodeRecord(self._records[trackId])[3]
                     for trackId in found), default=None)
+
+
+def _userKey(storage, taskId, runId, userName):
+    """(taskId, runId, userName) with runId 0 replaced by the task's current
+    run and no user by the anonymous one."""
+    checkName(taskId, 'taskId')
+    checkRunId(runId)
+    userName = ANONYMOUS if userName is None else userName
+    checkName(userName, 'userName')
+    if not runId:
+        runId = storage._currentRuns.get(taskId, 0)
+    return taskId, runId, userName
 
 
 def _trackOfKey(storage, key, session):

@@ -378,18 +378,17 @@ class TrackIndex(Persistent):
         return None if not all(sets) else sets
 
     def lastUserKeys(self, taskId, runId, userName):
-        """The keys of a user's tracks in a run, the latest first. Mostly
+        """The keys of a user's tracks in a run, the latest first (an
+        iterable, read as far as needed). Mostly
         the first is the answer; but a track may be saved into the run of
         another task, so the caller checks the task of the track."""
         entries = self.users.get(userName)
         if entries is None:
-            return
+            return ()
         if not self.userRuns:
             key = self._lastUserKeyBySets(taskId, runId, entries)
-            if key is not None:
-                yield key
-            return
-        yield from keysWithRun(entries, runId)
+            return () if key is None else (key,)
+        return keysWithRun(entries, runId)
 
     def _lastUserKeyBySets(self, taskId, runId, userKeys):
         """The key of a user's latest track in a run and a task, in an
