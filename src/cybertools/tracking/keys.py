@@ -54,7 +54,26 @@ def keyMicroseconds(key):
 def packKeys(numbers):
     """64-bit numbers (keys, run ids) packed as bytes: stored as one value,
     which ZODB pickles at once."""
-    return array.array('q', numbers).tobytes()
+    if type(numbers) is not list and type(numbers) is not tuple:
+        numbers = list(numbers)
+    count = len(numbers)
+    if count > MAX_PACKER:
+        return array.array('q', numbers).tobytes()
+    packer = _packers.get(count)
+    if packer is None:
+        packer = _packers[count] = struct.Struct('=%iq' % count)
+    try:
+        return packer.pack(*numbers)
+    except struct.error:
+        # (the array's own error: a number out of range, or no number)
+        return array.array('q', numbers).tobytes()
+
+
+# struct packs numbers twice as fast as an array takes them (an array
+# parses each as an argument); a packer for each count up to MAX_PACKER
+# (the biggest bucket, a timeline's, holds 1,000)
+MAX_PACKER = 2048
+_packers = {}
 
 
 def unpackKeys(packed):

@@ -1,6 +1,7 @@
 """The index's LL trees written packed: what ZODB stores of them, reading
 them back, plain states and conflict resolution."""
 
+import array
 import os
 import shutil
 import tempfile
@@ -15,6 +16,9 @@ from ZODB.FileStorage import FileStorage
 from ZODB.POSException import ConflictError
 
 from cybertools.tracking.keys import KEY_OFFSET
+from cybertools.tracking.keys import MAX_PACKER
+from cybertools.tracking.keys import packKeys
+from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.keysets import KeyBucket
 from cybertools.tracking.keysets import KeySet
 from cybertools.tracking.keysets import Timeline
@@ -53,6 +57,26 @@ class PackedStateTest(unittest.TestCase):
             timeline = Timeline()
             timeline.__setstate__(state)
             self.assertEqual(dict(timeline.items()), items)
+
+    def test_numbers_are_packed_alike_whatever_their_count(self):
+        # (small counts by a struct made for the count, big ones by an
+        # array: both give the machine's 64-bit numbers one after the
+        # other)
+        for count in (0, 1, 2, 120, MAX_PACKER, MAX_PACKER + 1, 3000):
+            numbers = [-2 ** 63, 2 ** 63 - 1] + KEYS[:max(count - 2, 0)]
+            numbers = numbers[:count]
+            expected = array.array('q', numbers).tobytes()
+            self.assertEqual(packKeys(numbers), expected)
+            self.assertEqual(packKeys(tuple(numbers)), expected)
+            self.assertEqual(packKeys(iter(numbers)), expected)
+            self.assertEqual(unpackKeys(expected), numbers)
+
+    def test_what_is_no_64_bit_number_is_refused_as_before(self):
+        with self.assertRaises(OverflowError):
+            packKeys([1, 2 ** 63])
+        for wrong in (1.5, '1', None):
+            with self.assertRaises(TypeError):
+                packKeys([1, wrong])
 
     def test_set_operations_take_them(self):
         found = intersection(KeySet(KEYS), LLTreeSet(KEYS[500:510]))
