@@ -8,6 +8,7 @@ from BTrees.LOBTree import LOBTree
 from ZODB.POSException import ConflictError
 
 from cybertools.tracking.btree import TrackingStorage
+from cybertools.tracking.keys import packKeys
 from cybertools.tracking.lanes import LaneTrees
 from cybertools.tracking.recordtrees import RecordBucket
 from cybertools.tracking.recordtrees import RecordTree
@@ -28,8 +29,29 @@ class PackedStateTest(unittest.TestCase):
         state = RecordTree({i: RECORDS[i] for i in range(1, 11)}).__getstate__()
         packed = state[0][0][0]
         self.assertIs(type(packed), bytes)
-        self.assertEqual(len(packed), 8 + 16 * 10 + sum(
-            len(RECORDS[i]) for i in range(1, 11)))
+        # the count, the ids, the records and a newline between each two
+        self.assertEqual(len(packed), 8 + 8 * 10 + sum(
+            len(RECORDS[i]) for i in range(1, 11)) + 9)
+
+    def test_records_with_newlines_are_packed_with_their_ends(self):
+        # (pickled records of the first layout may hold newlines; JSON
+        # records never do)
+        records = {1: b'a\nb', 2: b'', 3: b'\n', 4: b'c'}
+        packed = RecordTree(records).__getstate__()[0][0][0]
+        self.assertEqual(len(packed), 8 + 16 * 4 + 5)
+        tree = RecordTree()
+        tree.__setstate__(RecordTree(records).__getstate__())
+        self.assertEqual(dict(tree.items()), records)
+
+    def test_buckets_packed_with_their_ends_are_read(self):
+        # as written before records were joined by newlines
+        records = [b'["t1",1,"u",1.5,{}]', b'', b'["t3",1,"u",3.5,{}]']
+        ends = [8 + 16 * 3 + 19, 8 + 16 * 3 + 19, 8 + 16 * 3 + 38]
+        packed = packKeys([3, 10, 11, 12] + ends) + b''.join(records)
+        bucket = RecordBucket()
+        bucket.__setstate__((packed,))
+        self.assertEqual(list(bucket.items()),
+                         list(zip([10, 11, 12], records)))
 
     def test_the_buckets_of_a_bigger_tree_are_packed(self):
         tree = RecordTree(RECORDS)
@@ -41,7 +63,8 @@ class PackedStateTest(unittest.TestCase):
         self.assertGreaterEqual(len(bucket), 60)     # (30 in a plain tree)
 
     def test_plain_and_packed_states_are_read(self):
-        for records in ({}, {5: b'x'}, {5: b''}, RECORDS):
+        for records in ({}, {5: b'x'}, {5: b''}, {5: b'', 6: b''},
+                        {5: b'\n', 6: b'x'}, RECORDS):
             for state in (LOBTree(records).__getstate__(),
                           RecordTree(records).__getstate__()):
                 tree = RecordTree()
