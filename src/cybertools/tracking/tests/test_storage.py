@@ -1127,6 +1127,27 @@ class IndexDataAdapterTest(ComponentsTestCase):
         trackId = storage.saveUserTrack('t', 0, 'u', {'score': 90})
         self.assertNotIn('level', storage[trackId].indexdata)
 
+    def test_a_track_class_that_adapts_itself_gives_its_values(self):
+        # zope.interface asks a track's __conform__ first, also where a
+        # base class defines it
+        storage = TrackingStorage(ConformingLevelTrack)
+        ids = self.saveScores(storage)
+        self.assertEqual(names(storage.query(level='high')),
+                         [ids[70], ids[90]])
+        self.assertEqual(storage.checkIndexes(), [])
+
+
+class SelfAdaptingTrack(LevelTrack):
+
+    def __conform__(self, interface):
+        if interface is ITrackIndexData:
+            return LevelIndexData(self)
+        return None
+
+
+class ConformingLevelTrack(SelfAdaptingTrack):
+    """Adapts itself by its base class's __conform__."""
+
 
 class RunsTest(RefusalTestCase):
     """startRun, stopRun and getRun as the interfaces describe them."""
