@@ -29,6 +29,7 @@ from cybertools.tracking.index import TrackIndex
 from cybertools.tracking.index import valueIndexNames
 from cybertools.tracking.indexing import Criteria
 from cybertools.tracking.indexing import Exact  # noqa: F401 (API)
+from cybertools.tracking.indexing import METADATA
 from cybertools.tracking.indexing import checkIndexValues
 from cybertools.tracking.indexing import defaultIndexValues
 from cybertools.tracking.indexing import defaultIndexValuesFunction
@@ -70,6 +71,8 @@ from cybertools.tracking.watched import Watched
 # ends; 3 the same with counts and users' runs in the index (see
 # TrackingStorage.upgrade).
 LAYOUT = 3
+
+METADATA_NAMES = frozenset(METADATA)
 
 # The user name of tracks saved without one (userName=None: a job run
 # without a principal, say).
@@ -537,11 +540,12 @@ class TrackingStorage(Persistent, Contained):
             # a run started for a track starts at the track's time
             runId = self._startRun(taskId, record[3])
             track.runId = values['runId'] = record[1] = runId
-        trackId = self._trackLanes.newId(self._records, session,
-                                         kind='track')
-        self._storeNew(trackId, track, record, values, session)
+        self._storeNew(None, track, record, values, session)
         notify(TrackAddedEvent(track, self, track.__name__))
-        self._mergeIfDue(session)
+        # (the pending tracks are counted every 100 saves)
+        session.savesSinceCheck += 1
+        if session.savesSinceCheck >= 100:
+            self._mergeIfDue(session)
         return track.__name__
 
     def _newTrack(self, taskId, runId, userName, data, timeStamp):
@@ -557,13 +561,17 @@ class TrackingStorage(Persistent, Contained):
         return track
 
     def _storeNew(self, trackId, track, record, values, session=None):
+        """Store a new track under ``trackId`` (None: the next id of the
+        writer's lane)."""
         if session is None:
             session = sessionOf(self)
         session.joinTransaction()
-        lanes = self._trackLanes
+        lanes, records = self._trackLanes, self._records
+        if trackId is None:
+            trackId = lanes.newId(records, session, kind='track')
         mark = lanes.merged(trackId)
         raw = encodeRecord(record)
-        self._records[trackId] = raw
+        records[trackId] = raw
         lanes.counted(trackId, 1)
         _attach(self, track, trackId, record, raw, session, saved=True)
         if trackId <= mark:
@@ -742,9 +750,6 @@ class TrackingStorage(Persistent, Contained):
         return merged
 
     def _mergeIfDue(self, session):
-        session.savesSinceCheck += 1
-        if session.savesSinceCheck < 100:
-            return
         session.savesSinceCheck = 0
         if session.mergeAt is None:
             # writers reaching the size at the same time would all merge
@@ -1054,7 +1059,11 @@ class TrackingStorage(Persistent, Contained):
                           timeStamp=timeStamp)
             if extraNames:
                 values.update(extra)
-        checkIndexValues(self._index, lambda: self._pending(session), values)
+        # (the metadata are of their kinds, checked above: other values
+        # must be of the kind their index holds)
+        if not values.keys() <= METADATA_NAMES:
+            checkIndexValues(self._index, lambda: self._pending(session),
+                             values)
         return record, values
 
     def _update(self, track, data, overwrite, timeStamp, always=False):
