@@ -383,19 +383,25 @@ class TrackingStorage(Persistent, Contained):
         allowed: ``storage.indexAttributes = (...)`` and
         ``setupIndexes()``)."""
         factory = self.trackFactory
-        source = (factory.metadata_attributes, factory.index_attributes,
-                  self._indexAttributes)
-        # asked by every save: kept for as long as what it comes from
-        known = self.__dict__.get('_v_indexAttributes')
-        if known is not None and known[0] is factory and \
-                known[1] == source:
-            return known[2]
-        names = list(source[0])
-        for name in tuple(source[1]) + (source[2] or ()):
+        # (read after the line above has loaded the storage: reading
+        # __dict__ does not; one read of a persistent attribute instead of
+        # two)
+        state = self.__dict__
+        own = state.get('_indexAttributes', type(self)._indexAttributes)
+        metadata, indexed = factory.metadata_attributes, \
+            factory.index_attributes
+        # asked by every save: kept for as long as what it comes from is
+        # the same
+        known = state.get('_v_indexAttributes')
+        if known is not None and known[0] is metadata and \
+                known[1] is indexed and known[2] is own:
+            return known[3]
+        names = list(metadata)
+        for name in tuple(indexed) + (own or ()):
             if name not in names:
                 names.append(name)
         names = tuple(names)
-        self._v_indexAttributes = (factory, source, names)
+        self._v_indexAttributes = (metadata, indexed, own, names)
         return names
 
     @indexAttributes.setter

@@ -1356,6 +1356,7 @@ class MaintenanceTest(unittest.TestCase):
                                StateTrack.index_attributes + ('level',)):
             self.assertEqual(storage.indexAttributes[-2:],
                              ('state', 'level'))
+        self.assertEqual(storage.indexAttributes[-1], 'state')
         storage.indexAttributes = ('color',)
         self.assertEqual(storage.indexAttributes[-2:], ('state', 'color'))
         storage.trackFactory = Track
