@@ -58,6 +58,7 @@ from persistent import Persistent
 from cybertools.tracking.keys import PackedKeys
 from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import SameTimeError
+from cybertools.tracking.keys import appendable
 from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import keyArray
 from cybertools.tracking.keys import lastKey
@@ -172,13 +173,11 @@ class TrackIndex(Persistent):
             self._crowd(trackId)
             return False
         self.timeline[key] = trackId
-        for name, tree in self.values.items():
+        for name in self.values.keys():
             value = values.get(name)
             if value is not None:
-                if not self._fits(name, tree, value, (trackId,)):
-                    continue
-                self._insertKeys(tree, value, [key], self._countsOf(name))
-        self._insertUserKeys(values['userName'], [key], [values['runId']])
+                self._insertValueKeys(name, {value: ([key], [trackId])})
+        self._insertUserKeys({values['userName']: ([key], [values['runId']])})
         return True
 
     def _crowd(self, trackId):
@@ -235,12 +234,8 @@ class TrackIndex(Persistent):
                 lists[0].append(key)
                 lists[1].append(values['runId'])
         for name, found in byValue:
-            tree, counts = self.values[name], self._countsOf(name)
-            for value, (keys, trackIds) in found.items():
-                if self._fits(name, tree, value, trackIds):
-                    self._insertKeys(tree, value, keys, counts)
-        for user, (keys, runs) in byUser.items():
-            self._insertUserKeys(user, keys, runs)
+            self._insertValueKeys(name, found)
+        self._insertUserKeys(byUser)
         for trackId in crowded:
             self._crowd(trackId)
         return crowded
@@ -251,32 +246,55 @@ class TrackIndex(Persistent):
         counts = self.counts
         return None if counts is None else counts[name]
 
-    def _insertUserKeys(self, user, keys, runs):
-        """Add keys (in order) and their runs to those of a user."""
-        counts = self._countsOf('userName')
+    def _insertValueKeys(self, name, byValue):
+        """Add keys to those of values of an index: ``byValue`` is value:
+        ([key], [track id]), the keys in order. A value of another kind
+        than the index holds is refused (see ``_fits``)."""
+        tree, counts = self.values[name], self._countsOf(name)
+        insert = self._insertKeys
+        # (the index's kind, read once: None while the index is empty)
+        kind = indexKeyKind(tree.minKey()) if tree else None
+        for value, (keys, trackIds) in byValue.items():
+            if kind is None or indexKeyKind(value) != kind:
+                if not self._fits(name, tree, value, trackIds):
+                    continue
+                kind = indexKeyKind(tree.minKey()) if tree else None
+            insert(tree, value, keys, counts)
+            if kind is None:
+                kind = indexKeyKind(value)
+
+    def _insertUserKeys(self, byUser):
+        """Add keys and their runs to those of users: ``byUser`` is user
+        name: ([key], [run id]), the keys in order."""
+        counts, users = self._countsOf('userName'), self.users
         if not self.userRuns:
-            self._insertKeys(self.users, user, keys, counts)
+            for user, (keys, runs) in byUser.items():
+                self._insertKeys(users, user, keys, counts)
             return
-        gained = addEntries(self.users, user, keys, runs, SMALL_ENTRIES)
-        if gained:
-            counts[user] = counts.get(user, 0) + gained
+        for user, (keys, runs) in byUser.items():
+            gained = addEntries(users, user, keys, runs, SMALL_ENTRIES)
+            if gained:
+                counts[user] = counts.get(user, 0) + gained
 
     def _insertKeys(self, tree, value, keys, counts):
         """Add keys (in order) to those of a value."""
         found = tree.get(value)
-        if found is not None and type(found) is not bytes:
-            tail, keySet = found if type(found) is tuple else (b'', found)
-            tree[value] = _withTail(unpackKeys(tail), keySet, keys)
+        kind = type(found)
+        if kind is bytes and appendable(found, keys, SMALL):
+            # the common case: later keys, still few
+            tree[value] = found + packKeys(keys)
+            return
+        if found is not None and kind is not bytes:
+            tail, keySet = found if kind is tuple else (b'', found)
+            if appendable(tail, keys, SMALL):
+                tree[value] = tail + packKeys(keys), keySet
+            else:
+                tree[value] = _withTail(unpackKeys(tail), keySet, keys)
             if counts is not None:
                 counts[value] += len(keys)
             return
         if found is not None:
-            packed = unpackKeys(found)
-            if len(packed) + len(keys) <= SMALL and packed[-1] < keys[0]:
-                # the common case: later keys, still few
-                tree[value] = packKeys(packed + keys)
-                return
-            keys = sorted(packed + keys)
+            keys = sorted(unpackKeys(found) + keys)
         if len(keys) <= SMALL:
             tree[value] = packKeys(keys)
             return

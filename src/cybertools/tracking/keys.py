@@ -76,6 +76,22 @@ MAX_PACKER = 2048
 _packers = {}
 
 
+def lastPacked(packed, entryBytes=KEY_BYTES):
+    """The first number of the last entry of packed ones (of
+    ``entryBytes`` each): the last key, read without unpacking the
+    others."""
+    return NUMBER.unpack_from(packed, len(packed) - entryBytes)[0]
+
+
+def appendable(packed, keys, most, entryBytes=KEY_BYTES):
+    """Whether new keys (in order) go after packed entries (of
+    ``entryBytes`` each) as they are, with at most ``most`` entries in
+    all: then the new ones are packed after the bytes of the others (the
+    common case of a merge), which are not unpacked."""
+    return bool(packed) and len(packed) // entryBytes + len(keys) <= most \
+        and lastPacked(packed, entryBytes) < keys[0]
+
+
 def unpackKeys(packed):
     return keyArray(packed).tolist()
 

@@ -25,12 +25,17 @@ import itertools
 
 import BTrees
 
+from cybertools.tracking.keys import KEY_BYTES
 from cybertools.tracking.keys import NUMBER
+from cybertools.tracking.keys import appendable
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 
 # The most entries packed in one chunk of a user's tree.
 CHUNK = 32
+
+# An entry packed: a key and a run.
+ENTRY_BYTES = 2 * KEY_BYTES
 
 
 class UserChunks(BTrees.family64.IO.BTree):
@@ -115,7 +120,14 @@ def addEntries(tree, user, keys, runs, small):
     packed alone."""
     entries = tree.get(user)
     new = _interleaved(keys, runs)
-    if entries is None or type(entries) is bytes:
+    kind = type(entries)
+    if kind is bytes and appendable(entries, keys, small, ENTRY_BYTES):
+        tree[user] = entries + packKeys(new)
+        return 0
+    if kind is tuple and appendable(entries[0], keys, CHUNK, ENTRY_BYTES):
+        tree[user] = entries[0] + packKeys(new), entries[1]
+        return len(keys)
+    if entries is None or kind is bytes:
         flat = [] if entries is None else unpackKeys(entries)
         flat = _joined(flat, new)
         if len(flat) // 2 <= small:
