@@ -351,7 +351,7 @@ class TrackingStorage(Persistent, Contained):
     # a storage without a layout of its own was made by the first layout
     layout = 1
     # how many pending tracks a save merges into the indexes
-    mergeSize = 5000
+    mergeSize = 10000
     _indexAttributes = None
 
     def __init__(self, trackFactory=None, partitions=None):
