@@ -324,6 +324,28 @@ def _setsStatePlainly(trackClass):
     return plain
 
 
+class UpgradedWhenRead:
+    """An attribute that a storage of the first layout lacks: reading it
+    upgrades such a storage (its first use), then gives it.
+
+    Only when the storage's own ``__dict__`` lacks the name is this asked
+    (it describes no setting), so that every other read of the storage
+    stays as cheap as Persistent makes it: with a ``__getattr__`` on the
+    class, Python called ``__getattribute__`` through a slot wrapper for
+    every attribute (nearly three times as long: a tenth of a save)."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, storage, owner=None):
+        if storage is None:
+            return self
+        if '_partitions' in storage.__dict__:
+            storage.upgrade()
+            return getattr(storage, self.name)
+        raise AttributeError(self.name)
+
+
 @implementer(ITrackingStorage)
 class TrackingStorage(Persistent, Contained):
     """Tracks and runs in BTrees, with indexes on the tracks' metadata.
@@ -352,6 +374,14 @@ class TrackingStorage(Persistent, Contained):
     layout = 1
     # how many pending tracks a save merges into the indexes
     mergeSize = 10000
+    # what the first layout lacks (one descriptor each: it knows its name)
+    _records = UpgradedWhenRead()
+    _trackLanes = UpgradedWhenRead()
+    _index = UpgradedWhenRead()
+    _pendingChanges = UpgradedWhenRead()
+    _runs = UpgradedWhenRead()
+    _runLanes = UpgradedWhenRead()
+    _taskRuns = UpgradedWhenRead()
     _indexAttributes = None
 
     def __init__(self, trackFactory=None, partitions=None):
@@ -368,13 +398,6 @@ class TrackingStorage(Persistent, Contained):
         self._taskRuns = TaskRuns()
         self._currentRuns = CurrentRuns()
         self.layout = LAYOUT
-
-    def __getattr__(self, name):
-        # a storage of the first layout is upgraded when first used
-        if name in LAYOUT2_NAMES and '_partitions' in self.__dict__:
-            self.upgrade()
-            return getattr(self, name)
-        raise AttributeError(name)
 
     @property
     def indexAttributes(self):
@@ -1261,9 +1284,3 @@ def checkPartitions(partitions):
     warnings.warn('TrackingStorage(partitions=...) is no longer needed: '
                   'concurrent writers save into lanes of their own',
                   DeprecationWarning, stacklevel=3)
-
-
-# The attributes of a storage of layout 2 (see TrackingStorage.__getattr__)
-LAYOUT2_NAMES = frozenset((
-    '_records', '_trackLanes', '_index', '_pendingChanges',
-    '_runs', '_runLanes', '_taskRuns'))
