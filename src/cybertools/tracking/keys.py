@@ -47,6 +47,12 @@ def lastKey(timeStamp):
     return firstKey(timeStamp) + SEQ_MASK
 
 
+def lastKeyAt(us):
+    """The highest key a track with a time stamp of ``us`` microseconds
+    can have."""
+    return (us << SEQ_BITS) + KEY_OFFSET + SEQ_MASK
+
+
 def keyMicroseconds(key):
     return (key - KEY_OFFSET) >> SEQ_BITS
 

@@ -6,7 +6,10 @@ exact before the merge. What it holds is checked against the stored state
 before every lookup (see ``TrackingStorage._pending`` in btree.py).
 """
 
+import bisect
+
 from cybertools.tracking.keys import lastKey
+from cybertools.tracking.keys import lastKeyAt
 from cybertools.tracking.keys import microseconds
 
 
@@ -22,6 +25,11 @@ class PendingIndex:
         self._byValue = {}      # index name: value: set of track ids
         self._sortKeys = {}     # track id: sort key (see sortKey)
         self._unindexed = []    # ids added since the last lookup
+        # (index name, value): the (sort key, track id) of its tracks in
+        # order, a tuple, made when first asked for and dropped when a
+        # track with the value comes or goes: a reader asking again and
+        # again (a long-running process) sorts a value's tracks once
+        self._ordered = {}
         # how many of the tracks are crowded ones (see index.py): they stay
         self.crowded = 0
 
@@ -50,12 +58,15 @@ class PendingIndex:
         unindexed = self._unindexed
         if unindexed:
             byValue, entries = self._byValue, self.entries
+            ordered = self._ordered
             for trackId in unindexed:
                 values = entries.get(trackId)
                 if values is None:
                     continue        # removed since
                 for name, value in values.items():
                     if value is not None and name != 'timeStamp':
+                        if ordered:
+                            ordered.pop((name, value), None)
                         ids = byValue.get(name)
                         if ids is None:
                             ids = byValue[name] = {}
@@ -83,6 +94,7 @@ class PendingIndex:
         self._sortKeys.pop(trackId, None)
         values = self.entries.pop(trackId)
         for name, value in values.items():
+            self._ordered.pop((name, value), None)
             ids = byValue.get(name, {}).get(value)
             if ids is not None:
                 ids.discard(trackId)
@@ -127,21 +139,25 @@ class PendingIndex:
 
     def tracksOfValue(self, name, value):
         """The (sort key, track id) pairs of the tracks with one value (the
-        commonest query), in order."""
-        ids = self.byValue.get(name, {}).get(value)
-        return self._inOrder(ids) if ids else []
+        commonest query), in order: a tuple, which stays as it is."""
+        byValue = self.byValue
+        found = self._ordered.get((name, value))
+        if found is None:
+            ids = byValue.get(name, {}).get(value)
+            found = self._ordered[(name, value)] = \
+                tuple(self._inOrder(ids)) if ids else ()
+        return found
 
     def tracksInTime(self, name, value, timeFrom, timeTo):
         """The (sort key, track id) pairs of the tracks with one value
         between two times (in microseconds, None: no limit), in order."""
-        ids = self.byValue.get(name, {}).get(value)
-        if not ids:
-            return []
-        entries = self.entries
-        return self._inOrder(
-            trackId for trackId in ids
-            if _inTime(microseconds(entries[trackId]['timeStamp']),
-                       timeFrom, timeTo, None))
+        found = self.tracksOfValue(name, value)
+        # (a sort key begins with the last order key of its time stamp)
+        start = 0 if timeFrom is None else bisect.bisect_left(
+            found, ((lastKeyAt(timeFrom),),))
+        stop = len(found) if timeTo is None else bisect.bisect_left(
+            found, ((lastKeyAt(timeTo) + 1,),))
+        return found[start:stop]
 
     def _inOrder(self, trackIds):
         """(sort key, track id) of the tracks, in order."""
@@ -153,19 +169,16 @@ class PendingIndex:
 
     def userTracks(self, taskId, runId, userName):
         """The (sort key, track id) pairs of a user's tracks in a run."""
-        ids = self.byValue.get('userName', {}).get(userName)
-        if not ids:
-            return []
         entries = self.entries
-        return self._inOrder(
-            trackId for trackId in ids
-            if entries[trackId]['taskId'] == taskId and
-            entries[trackId]['runId'] == runId)
+        return [(sortKey, trackId) for sortKey, trackId
+                in self.tracksOfValue('userName', userName)
+                if entries[trackId]['taskId'] == taskId and
+                entries[trackId]['runId'] == runId]
 
     def lastOf(self, name, value):
-        """The (sort key, track id) of the latest track with a value."""
-        ids = self.byValue.get(name, {}).get(value, ())
-        return max((self.sortKey(i) for i in ids), default=None)
+        """The sort key (see sortKey) of the latest track with a value."""
+        found = self.tracksOfValue(name, value)
+        return found[-1][0] if found else None
 
 
 def _inTime(us, low, high, times):

@@ -183,6 +183,39 @@ class PendingIndexTest(unittest.TestCase):
         self.assertEqual(self.ids(pending, 'b'), [1, 3, 4])
         self.assertEqual(len(pending), 4)
 
+    def test_an_order_given_out_stays_as_it_was(self):
+        pending = PendingIndex()
+        pending.addAll([1, 2], [{'taskId': 'a', 'timeStamp': 2.0},
+                                {'taskId': 'a', 'timeStamp': 1.0}])
+        found = pending.tracksOfValue('taskId', 'a')
+        self.assertEqual([i for key, i in found], [2, 1])
+        # asked again, unchanged: the same order, not sorted again
+        self.assertIs(pending.tracksOfValue('taskId', 'a'), found)
+        pending.add(3, {'taskId': 'a', 'timeStamp': 1.5})
+        pending.remove(1)
+        self.assertEqual([i for key, i in found], [2, 1])
+        self.assertEqual(self.ids(pending, 'a'), [2, 3])
+        self.assertEqual(pending.lastOf('taskId', 'a')[1], 3)
+        self.assertIsNone(pending.lastOf('taskId', 'b'))
+
+    def test_a_time_range_includes_both_ends(self):
+        pending = PendingIndex()
+        # three tracks in one microsecond, one before and one after it
+        times = [1.000001, 2.0, 2.0, 2.0, 2.000001]
+        pending.addAll([1, 2, 3, 4, 5], [{'taskId': 'a', 'timeStamp': t}
+                                         for t in times])
+
+        def inTime(low, high):
+            return [i for key, i in
+                    pending.tracksInTime('taskId', 'a', low, high)]
+        self.assertEqual(inTime(2000000, 2000000), [2, 3, 4])
+        self.assertEqual(inTime(1000002, 1999999), [])
+        self.assertEqual(inTime(1000001, 2000000), [1, 2, 3, 4])
+        self.assertEqual(inTime(2000000, None), [2, 3, 4, 5])
+        self.assertEqual(inTime(None, 1000001), [1])
+        self.assertEqual(inTime(None, None), [1, 2, 3, 4, 5])
+        self.assertEqual(pending.tracksInTime('taskId', 'b', None, None), ())
+
 
 class MixedKindsTest(unittest.TestCase):
     """Two writers at once save the first values of one index, of two
