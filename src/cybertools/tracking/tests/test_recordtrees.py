@@ -23,6 +23,20 @@ def record(i):
 RECORDS = {i: record(i) for i in range(1, 1001)}
 
 
+def innerNodes(tree):
+    """The children of each inner node of a tree (a state of a tree of
+    one bucket has none)."""
+    state = tree.__getstate__()
+    if state is None or len(state) == 1:
+        return []
+    children = state[0][0::2]
+    found = [children]
+    for child in children:
+        if isinstance(child, RecordTree):
+            found.extend(innerNodes(child))
+    return found
+
+
 class PackedStateTest(unittest.TestCase):
 
     def test_a_tree_of_one_bucket_keeps_its_records_packed(self):
@@ -109,6 +123,21 @@ class DatabaseTest(DatabaseTestCase):
         self.reopen()
         root, tm = self.connection()
         self.assertEqual(root['big'][502], b'second')
+
+    def test_inner_nodes_stay_small(self):
+        # a commit of many saves rewrites the inner node above the buckets
+        # that split, pickled child by child: 64 children, not 500
+        self.assertEqual(RecordTree.max_internal_size, 64)
+        root, tm = self.connection()
+        tree = root['many'] = RecordTree()
+        for i in range(1, 20001):
+            tree[i] = b'["t",1,"u",%i.5,{}]' % i
+        tm.commit()
+        self.assertTrue(all(len(node) <= 64 for node in innerNodes(tree)))
+        self.reopen()
+        root, tm = self.connection()
+        self.assertEqual(len(root['many']), 20000)
+        self.assertEqual(root['many'][12345], b'["t",1,"u",12345.5,{}]')
 
     def test_changes_of_one_record_are_not_resolved(self):
         (first, tm1), (second, tm2) = self.connection(), self.connection()
