@@ -55,6 +55,7 @@ import functools
 import BTrees
 from persistent import Persistent
 
+from cybertools.tracking.keys import KEY_BYTES
 from cybertools.tracking.keys import PackedKeys
 from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import SameTimeError
@@ -511,13 +512,12 @@ class TrackIndex(Persistent):
                 return entryKeys(keys)
             keys = ChunkedKeys(keys)
         elif type(keys) is bytes:
-            keys = PackedKeys(keys)
-            return MergedKeys(tree=keys, count=len(keys))
+            return MergedKeys(None, PackedKeys(keys), len(keys) // KEY_BYTES)
         elif type(keys) is tuple:
             keys = TailedKeys(keys)
         counts = self.counts
         count = len(keys) if counts is None else counts[name][value]
-        return MergedKeys(tree=keys, count=count)
+        return MergedKeys(None, keys, count)
 
     def keysInTime(self, name, value, low, high):
         """The keys of the tracks with one value from key ``low`` to key
