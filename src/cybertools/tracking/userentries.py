@@ -77,8 +77,8 @@ def entrySize(entries):
 
 def keysWithRun(entries, runId):
     """The keys of a user's entries with this run, the latest first: the
-    tail, then chunk by chunk from the last, so that mostly the tail
-    alone is read."""
+    tail, then the chunks from the last back (see ``_latestFirst``), read
+    only as far as the caller goes."""
     tail, chunks = _parts(entries)
     pieces = (tail,)
     if chunks:
@@ -102,7 +102,20 @@ def keysWithRun(entries, runId):
 
 def _latestFirst(chunks):
     """The chunks from the last one back, loading only the buckets they
-    are in."""
+    are in. A tree of one bucket (up to ``UserChunks.max_leaf_size``
+    chunks, most users) gives them joined, as one piece: one search in C
+    instead of a lookup and a search per chunk (a third of the time of
+    the last track of a user with 200 entries)."""
+    state = chunks.__getstate__()
+    if state is not None and len(state) == 1:
+        # (((items,),),): the items of the tree's one bucket, keys and
+        # chunks in turn (the chunks hold whole entries: they join as
+        # they are)
+        return (b''.join(state[0][0][0][1::2]),)
+    return _steppingBack(chunks)
+
+
+def _steppingBack(chunks):
     start = chunks.maxKey()
     while True:
         yield chunks[start]
