@@ -104,8 +104,8 @@ def _latestFirst(chunks):
     """The chunks from the last one back, loading only the buckets they
     are in. A tree of one bucket (up to ``UserChunks.max_leaf_size``
     chunks, most users) gives them joined, as one piece: one search in C
-    instead of a lookup and a search per chunk (a third of the time of
-    the last track of a user with 200 entries)."""
+    instead of a lookup and a search per chunk (the last track of a user
+    with 200 entries, asked again and again: 5.4 -> 4.3 us)."""
     state = chunks.__getstate__()
     if state is not None and len(state) == 1:
         # (((items,),),): the items of the tree's one bucket, keys and
