@@ -68,6 +68,13 @@ ours/SQLite of the rates (> 1: we are faster). The ingest rows give wall
 and CPU time. No event subscribers are registered, so the storage's
 ``notify`` calls cost next to nothing here.
 
+The progress line of each query workload and of each ingest names the
+collections of the garbage collector's oldest generation that ran in
+it, for each store, and how long they took: each walks the whole heap
+(the generated workload and both stores included), and one takes as
+long as thousands of queries, so that it can halve a rate while the p50
+latency does not move.
+
 After the timed part the script checks that both stores give the same
 answers for a sample of the queries, so the comparison is a fair one.
 
@@ -121,6 +128,7 @@ of each package, and the functions with the most time of their own.
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import platform
@@ -162,6 +170,46 @@ def log(message):
     """A progress line, with the seconds since the benchmark started."""
     print('[%7.1f s] %s' % (time.perf_counter() - STARTED, message),
           flush=True)
+
+
+OLDEST_GENERATION = len(gc.get_threshold()) - 1
+
+
+class FullCollections:
+    """The collections of the garbage collector's oldest generation while
+    it is entered, and the seconds they took (through ``gc.callbacks``)."""
+
+    def __init__(self):
+        self.count = 0
+        self.seconds = 0.0
+        self._started = None
+
+    def __call__(self, phase, info):
+        if info['generation'] != OLDEST_GENERATION:
+            return
+        if phase == 'start':
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.count += 1
+            self.seconds += time.perf_counter() - self._started
+            self._started = None
+
+    def __enter__(self):
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        gc.callbacks.remove(self)
+
+    def __str__(self):
+        if not self.count:
+            return 'none'
+        return '%i (%.0f ms)' % (self.count, self.seconds * 1e3)
+
+
+def collections_note(ours, theirs):
+    """What a progress line says of the full collections of a workload."""
+    return '; full collections: ours %s, sqlite %s' % (ours, theirs)
 
 
 # the workload
@@ -717,12 +765,15 @@ def query_workloads(storage, sconn, queries, prefix, warmUp):
         if warmUp:
             ours(storage, queries[arguments])
             theirs(sconn, queries[arguments])
-        ours_latencies = ours(storage, queries[arguments])
+        with FullCollections() as ours_gc:
+            ours_latencies = ours(storage, queries[arguments])
         transaction.abort()
-        sql_latencies = theirs(sconn, queries[arguments])
+        with FullCollections() as sql_gc:
+            sql_latencies = theirs(sconn, queries[arguments])
         rows.append(query_row('%s %s' % (prefix, name), ours_latencies,
                               sql_latencies))
-        log('%s %s done' % (prefix, name))
+        log('%s %s done%s' % (prefix, name,
+                              collections_note(ours_gc, sql_gc)))
     return rows
 
 
@@ -740,13 +791,17 @@ def single_writer_benchmark(options, directory, tracks, queries):
     # ingest, by a long-running process with a big object cache
     db, zconn = create_ours(uri, options.warm_cache_size)
     storage = zconn.root()[ROOT_NAME]
-    ours_wall, ours_cpu, ids = ingest_ours(storage, tracks)
+    with FullCollections() as ours_gc:
+        ours_wall, ours_cpu, ids = ingest_ours(storage, tracks)
     check_runs(storage, tracks)
     rss_ours = peak_rss_mb()
-    log('ours: ingest done, %.1f s (CPU %.1f s)' % (ours_wall, ours_cpu))
+    log('ours: ingest done, %.1f s (CPU %.1f s); full collections: %s'
+        % (ours_wall, ours_cpu, ours_gc))
     sconn = create_sqlite(sqlite_path)
-    sql_wall, sql_cpu = ingest_sqlite(sconn, tracks, ids)
-    log('sqlite: ingest done, %.1f s (CPU %.1f s)' % (sql_wall, sql_cpu))
+    with FullCollections() as sql_gc:
+        sql_wall, sql_cpu = ingest_sqlite(sconn, tracks, ids)
+    log('sqlite: ingest done, %.1f s (CPU %.1f s); full collections: %s'
+        % (sql_wall, sql_cpu, sql_gc))
     count = len(tracks)
     rows = [('ingest (wall)', count / ours_wall, count / sql_wall,
              sql_wall / ours_wall, '', ''),
