@@ -56,6 +56,7 @@ import BTrees
 from persistent import Persistent
 
 from cybertools.tracking.keys import KEY_BYTES
+from cybertools.tracking.keys import PAIR
 from cybertools.tracking.keys import PackedKeys
 from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import SameTimeError
@@ -177,8 +178,9 @@ class TrackIndex(Persistent):
         for name in self.values.keys():
             value = values.get(name)
             if value is not None:
-                self._insertValueKeys(name, {value: ([key], [trackId])})
-        self._insertUserKeys({values['userName']: ([key], [values['runId']])})
+                self._insertValueKeys(name, {value: PAIR.pack(key, trackId)})
+        self._insertUserKeys({values['userName']:
+                              PAIR.pack(key, values['runId'])})
         return True
 
     def _crowd(self, trackId):
@@ -196,12 +198,16 @@ class TrackIndex(Persistent):
         are stored once for the batch, not once per track. Return the ids
         of the tracks crowded instead."""
         timeline = self.timeline
-        # what the batch adds, gathered in lists of numbers (they are not
-        # objects the garbage collector looks at, and a batch makes many):
-        # index name: value: ([key], [track id]), and user name: ([key],
-        # [run id])
+        # what the batch adds, packed in a bytearray per value: index name:
+        # value: (key, track id) pairs, and user name: (key, run id) pairs,
+        # as a user's entries are packed. Unlike lists, bytearrays (and
+        # dicts holding only them and strings) are objects the garbage
+        # collector does not track: with lists a batch made tens of
+        # thousands that lived long enough to reach its oldest generation,
+        # so that it walked the whole heap every few merges.
         byValue = [(name, {}) for name in self.values.keys()]
         byUser = {}
+        pair = PAIR.pack
         # the highest key so far: a track later than it (mostly all of
         # them) takes the first key of its time stamp, with no lookup
         top = timeline.maxKey() if timeline else None
@@ -221,19 +227,17 @@ class TrackIndex(Persistent):
             for name, found in byValue:
                 value = values.get(name)
                 if value is not None:
-                    lists = found.get(value)
-                    if lists is None:
-                        found[value] = ([key], [trackId])
+                    packed = found.get(value)
+                    if packed is None:
+                        found[value] = bytearray(pair(key, trackId))
                     else:
-                        lists[0].append(key)
-                        lists[1].append(trackId)
+                        packed += pair(key, trackId)
             user = values['userName']
-            lists = byUser.get(user)
-            if lists is None:
-                byUser[user] = ([key], [values['runId']])
+            packed = byUser.get(user)
+            if packed is None:
+                byUser[user] = bytearray(pair(key, values['runId']))
             else:
-                lists[0].append(key)
-                lists[1].append(values['runId'])
+                packed += pair(key, values['runId'])
         for name, found in byValue:
             self._insertValueKeys(name, found)
         self._insertUserKeys(byUser)
@@ -249,51 +253,55 @@ class TrackIndex(Persistent):
 
     def _insertValueKeys(self, name, byValue):
         """Add keys to those of values of an index: ``byValue`` is value:
-        ([key], [track id]), the keys in order. A value of another kind
-        than the index holds is refused (see ``_fits``)."""
+        (key, track id) pairs, packed, in the order of their keys. A value
+        of another kind than the index holds is refused (see ``_fits``)."""
         tree, counts = self.values[name], self._countsOf(name)
         insert = self._insertKeys
         # (the index's kind, read once: None while the index is empty)
         kind = indexKeyKind(tree.minKey()) if tree else None
-        for value, (keys, trackIds) in byValue.items():
+        for value, pairs in byValue.items():
+            numbers = keyArray(pairs)
             if kind is None or indexKeyKind(value) != kind:
-                if not self._fits(name, tree, value, trackIds):
+                if not self._fits(name, tree, value, numbers[1::2]):
                     continue
                 kind = indexKeyKind(tree.minKey()) if tree else None
-            insert(tree, value, keys, counts)
+            insert(tree, value, numbers[0::2].tobytes(), counts)
             if kind is None:
                 kind = indexKeyKind(value)
 
     def _insertUserKeys(self, byUser):
         """Add keys and their runs to those of users: ``byUser`` is user
-        name: ([key], [run id]), the keys in order."""
+        name: (key, run id) pairs, packed, in the order of their keys."""
         counts, users = self._countsOf('userName'), self.users
         if not self.userRuns:
-            for user, (keys, runs) in byUser.items():
-                self._insertKeys(users, user, keys, counts)
+            for user, pairs in byUser.items():
+                self._insertKeys(users, user, keyArray(pairs)[0::2].tobytes(),
+                                 counts)
             return
-        for user, (keys, runs) in byUser.items():
-            gained = addEntries(users, user, keys, runs, SMALL_ENTRIES)
+        for user, pairs in byUser.items():
+            gained = addEntries(users, user, bytes(pairs), SMALL_ENTRIES)
             if gained:
                 counts[user] = counts.get(user, 0) + gained
 
-    def _insertKeys(self, tree, value, keys, counts):
-        """Add keys (in order) to those of a value."""
+    def _insertKeys(self, tree, value, packed, counts):
+        """Add keys (packed, in order) to those of a value."""
         found = tree.get(value)
         kind = type(found)
-        if kind is bytes and appendable(found, keys, SMALL):
+        if kind is bytes and appendable(found, packed, SMALL):
             # the common case: later keys, still few
-            tree[value] = found + packKeys(keys)
+            tree[value] = found + packed
             return
         if found is not None and kind is not bytes:
             tail, keySet = found if kind is tuple else (b'', found)
-            if appendable(tail, keys, SMALL):
-                tree[value] = tail + packKeys(keys), keySet
+            if appendable(tail, packed, SMALL):
+                tree[value] = tail + packed, keySet
             else:
-                tree[value] = _withTail(unpackKeys(tail), keySet, keys)
+                tree[value] = _withTail(unpackKeys(tail), keySet,
+                                        unpackKeys(packed))
             if counts is not None:
-                counts[value] += len(keys)
+                counts[value] += len(packed) // KEY_BYTES
             return
+        keys = unpackKeys(packed)
         if found is not None:
             keys = sorted(unpackKeys(found) + keys)
         if len(keys) <= SMALL:

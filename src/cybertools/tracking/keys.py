@@ -27,6 +27,8 @@ KEY_OFFSET = -(1 << 63)
 # one number as packKeys packs it (native byte order, 64 bits)
 NUMBER = struct.Struct('=q')
 KEY_BYTES = NUMBER.size
+# two of them (a key with its track or run, as a merge gathers them)
+PAIR = struct.Struct('=qq')
 
 
 class SameTimeError(ValueError):
@@ -89,13 +91,14 @@ def lastPacked(packed, entryBytes=KEY_BYTES):
     return NUMBER.unpack_from(packed, len(packed) - entryBytes)[0]
 
 
-def appendable(packed, keys, most, entryBytes=KEY_BYTES):
-    """Whether new keys (in order) go after packed entries (of
-    ``entryBytes`` each) as they are, with at most ``most`` entries in
-    all: then the new ones are packed after the bytes of the others (the
-    common case of a merge), which are not unpacked."""
-    return bool(packed) and len(packed) // entryBytes + len(keys) <= most \
-        and lastPacked(packed, entryBytes) < keys[0]
+def appendable(packed, new, most, entryBytes=KEY_BYTES):
+    """Whether new packed entries (of ``entryBytes`` each, in order) go
+    after packed ones as they are, with at most ``most`` entries in all:
+    then the bytes of both are joined (the common case of a merge), and
+    neither is unpacked."""
+    return bool(packed) and \
+        (len(packed) + len(new)) // entryBytes <= most and \
+        lastPacked(packed, entryBytes) < NUMBER.unpack_from(new)[0]
 
 
 def unpackKeys(packed):

@@ -125,21 +125,21 @@ def _steppingBack(chunks):
             return
 
 
-def addEntries(tree, user, keys, runs, small):
-    """Add keys (in order, new ones) with their runs to the entries of a
-    user in the users tree; ``small`` entries stay packed in its bucket.
-    Return how many entries the user's count gained (all the user has, if
-    counted from now: a user with more than ``small``), 0 while they are
-    packed alone."""
+def addEntries(tree, user, packed, small):
+    """Add new entries (keys with their runs, packed as entries are, in
+    the order of their keys) to the entries of a user in the users tree;
+    ``small`` entries stay packed in its bucket. Return how many entries
+    the user's count gained (all the user has, if counted from now: a user
+    with more than ``small``), 0 while they are packed alone."""
     entries = tree.get(user)
-    new = _interleaved(keys, runs)
     kind = type(entries)
-    if kind is bytes and appendable(entries, keys, small, ENTRY_BYTES):
-        tree[user] = entries + packKeys(new)
+    if kind is bytes and appendable(entries, packed, small, ENTRY_BYTES):
+        tree[user] = entries + packed
         return 0
-    if kind is tuple and appendable(entries[0], keys, CHUNK, ENTRY_BYTES):
-        tree[user] = entries[0] + packKeys(new), entries[1]
-        return len(keys)
+    if kind is tuple and appendable(entries[0], packed, CHUNK, ENTRY_BYTES):
+        tree[user] = entries[0] + packed, entries[1]
+        return len(packed) // ENTRY_BYTES
+    new = unpackKeys(packed)
     if entries is None or kind is bytes:
         flat = [] if entries is None else unpackKeys(entries)
         flat = _joined(flat, new)
@@ -172,7 +172,7 @@ def addEntries(tree, user, keys, runs, small):
         if later:
             flat = _joined(flat, later)
     tree[user] = _withTail(flat, chunks)
-    return len(keys)
+    return len(new) // 2
 
 
 def _joined(flat, new):
@@ -288,12 +288,3 @@ class ChunkedKeys:
 
 def _flatten(pairs):
     return [number for pair in pairs for number in pair]
-
-
-def _interleaved(keys, runs):
-    """Keys and their runs in one list, in turn (as they are packed), made
-    without a tuple per entry (a merge makes many)."""
-    flat = [0] * (2 * len(keys))
-    flat[0::2] = keys
-    flat[1::2] = runs
-    return flat

@@ -27,7 +27,10 @@ class UserEntriesTest(unittest.TestCase):
         self.model = {}         # key: run
 
     def add(self, keys, runs):
-        addEntries(self.tree, 'u', keys, runs, SMALL)
+        # (the entries packed as a merge gathers them: key and run in turn)
+        addEntries(self.tree, 'u',
+                   packKeys([n for pair in zip(keys, runs) for n in pair]),
+                   SMALL)
         self.model.update(zip(keys, runs))
 
     def remove(self, key):
