@@ -69,9 +69,9 @@ def entryKeys(entries):
 
 def entrySize(entries):
     tail, chunks = _parts(entries)
-    size = len(tail) // 16
+    size = len(tail) // ENTRY_BYTES
     if chunks is not None:
-        size += sum(len(chunk) // 16 for chunk in chunks.values())
+        size += sum(len(chunk) // ENTRY_BYTES for chunk in chunks.values())
     return size
 
 
@@ -93,11 +93,11 @@ def keysWithRun(entries, runId):
             at = piece.rfind(run, 0, end)
             if at < 0:
                 break
-            if at % 16 == 8:
-                yield numberAt(piece, at - 8)[0]
+            if at % ENTRY_BYTES == KEY_BYTES:
+                yield numberAt(piece, at - KEY_BYTES)[0]
             # (a match that straddles two numbers is skipped; the next may
             # begin one byte before it)
-            end = at + 7
+            end = at + KEY_BYTES - 1
 
 
 def _latestFirst(chunks):
