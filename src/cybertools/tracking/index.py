@@ -536,11 +536,15 @@ class TrackIndex(Persistent):
         found = tree.get(value)
         if found is None:
             return []
-        if type(found) is tuple and not (users and self.userRuns):
+        kind = type(found)
+        if kind is bytes and not users:
+            # (the commonest: a value's few keys, packed)
+            return _inRange(keyArray(found), low, high).tolist()
+        if kind is tuple and not (users and self.userRuns):
             # a tree set and its tail of later keys
             tail, keySet = found
             return list(keySet.keys(low, high)) + \
-                SmallKeys(keyArray(tail)).keys(low, high).tolist()
+                _inRange(keyArray(tail), low, high).tolist()
         return list(self._asKeys(tree, found).keys(low, high))
 
     def _matching(self, name, matcher):
@@ -712,10 +716,7 @@ class SmallKeys:
         return i < len(keys) and keys[i] == key
 
     def keys(self, low=None, high=None):
-        keys = self._keys
-        start = 0 if low is None else bisect.bisect_left(keys, low)
-        stop = len(keys) if high is None else bisect.bisect_right(keys, high)
-        return keys[start:stop]
+        return _inRange(self._keys, low, high)
 
     def maxKey(self, max=None):
         keys = self._keys
@@ -723,6 +724,14 @@ class SmallKeys:
         if not i:
             raise ValueError('no key that low')
         return keys[i - 1]
+
+
+def _inRange(keys, low, high):
+    """The keys (in order, an array or a list) from ``low`` to ``high``
+    (None: no limit), a slice of them."""
+    start = 0 if low is None else bisect.bisect_left(keys, low)
+    stop = len(keys) if high is None else bisect.bisect_right(keys, high)
+    return keys[start:stop]
 
 
 def _trackSets(index):
