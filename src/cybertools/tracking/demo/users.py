@@ -12,7 +12,7 @@ LOGINS = (
 )
 
 ROLES = {
-    'learner': 'works on tasks, sees his own tracks',
+    'learner': 'works on tasks, sees their own tracks',
     'manager': "also sees everybody's tracks, the runs and the activity",
 }
 
