@@ -25,11 +25,13 @@ wrote 9.9 kB, 4.7 kB with plain trees). With buckets of up to 240 it
 wrote 19.7 kB, for no gain in a 50,000-object cache, which holds the
 records of a million tracks in buckets of 60 beside the index.
 
-Its inner nodes hold up to 64 children (500 in a plain LO tree): a commit
+Its inner nodes hold up to 64 children (with LO's default, nodes of
+these buckets grew to hundreds: 999 children at 60,000 records): a commit
 of many saves splits buckets and rewrites the node above them, which ZODB
-pickles child by child (a quarter of a commit of 1,000 saves went on a
-node of 500), and a fresh connection makes a ghost for each child of a
-node it loads.
+pickles child by child (a quarter of a commit of 1,000 saves went on such
+a node), and a fresh connection makes a ghost for each child of a node
+it loads. Trees grown before keep their big nodes where nothing is added
+any more; a node that grows is split down to the new size.
 
 Both kinds of state are read, so that conflict resolution (which BTrees
 does on the plain state) keeps working: two writers changing different

@@ -37,6 +37,25 @@ def innerNodes(tree):
     return found
 
 
+class BigNodes(RecordTree):
+    """A records' tree with the node size of LO's default."""
+
+    max_internal_size = 500
+
+
+def rightmostNodes(tree):
+    """The children of each inner node on the way to the last bucket."""
+    found = []
+    state = tree.__getstate__()
+    while state is not None and len(state) > 1:
+        children = state[0][0::2]
+        found.append(children)
+        last = children[-1]
+        state = last.__getstate__() if isinstance(last, RecordTree) \
+            else None
+    return found
+
+
 class PackedStateTest(unittest.TestCase):
 
     def test_a_tree_of_one_bucket_keeps_its_records_packed(self):
@@ -126,7 +145,7 @@ class DatabaseTest(DatabaseTestCase):
 
     def test_inner_nodes_stay_small(self):
         # a commit of many saves rewrites the inner node above the buckets
-        # that split, pickled child by child: 64 children, not 500
+        # that split, pickled child by child: 64 children, not hundreds
         root, tm = self.connection()
         tree = root['many'] = RecordTree()
         for i in range(1, 20001):
@@ -137,6 +156,32 @@ class DatabaseTest(DatabaseTestCase):
         root, tm = self.connection()
         self.assertEqual(len(root['many']), 20000)
         self.assertEqual(root['many'][12345], b'["t",1,"u",12345.5,{}]')
+
+    def test_a_tree_grown_with_big_nodes_gets_small_ones(self):
+        # a tree grown before, with LO's default: one node over its 500
+        # buckets (made here from the state of such a tree); its nodes
+        # are split as they grow, and every record stays
+        old = BigNodes()
+        for i in range(1, 30001):
+            old[i] = b'%i' % i
+        self.assertGreater(max(map(len, innerNodes(old))), 64)
+        root, tm = self.connection()
+        tree = root['old'] = RecordTree()
+        tree.__setstate__(old.__getstate__())
+        tm.commit()
+        self.reopen()
+        root, tm = self.connection()
+        for i in range(30001, 50001):
+            root['old'][i] = b'%i' % i
+        tm.commit()
+        self.reopen()
+        root, tm = self.connection()
+        tree = root['old']
+        tree._check()
+        self.assertEqual(list(tree.items()),
+                         [(i, b'%i' % i) for i in range(1, 50001)])
+        # the node above the latest buckets is a small one
+        self.assertLessEqual(len(rightmostNodes(tree)[-1]), 64)
 
     def test_changes_of_one_record_are_not_resolved(self):
         (first, tm1), (second, tm2) = self.connection(), self.connection()
