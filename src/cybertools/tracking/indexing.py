@@ -18,11 +18,10 @@ from cybertools.tracking.index import KINDS
 from cybertools.tracking.interfaces import ITrack
 from cybertools.tracking.interfaces import ITrackIndexData
 from cybertools.tracking.interfaces import ITrackRemovedEvent
-from cybertools.tracking.keys import KEY_OFFSET
-from cybertools.tracking.keys import SEQ_BITS
-from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import firstKey
+from cybertools.tracking.keys import firstKeyAt
 from cybertools.tracking.keys import lastKey
+from cybertools.tracking.keys import lastKeyAt
 from cybertools.tracking.keys import microseconds
 from cybertools.tracking.partitions import FirstLayoutIndex
 from cybertools.tracking.validation import checkTime
@@ -311,9 +310,8 @@ class ValueMatcher:
 def _keyRange(timeFrom, timeTo):
     """The order keys from the first of one time (in microseconds) to the
     last of another (None: no limit)."""
-    return (None if timeFrom is None else (timeFrom << SEQ_BITS) + KEY_OFFSET,
-            None if timeTo is None else
-            (timeTo << SEQ_BITS) + KEY_OFFSET + SEQ_MASK)
+    return (None if timeFrom is None else firstKeyAt(timeFrom),
+            None if timeTo is None else lastKeyAt(timeTo))
 
 
 def _timeRange(criteria):

@@ -41,18 +41,22 @@ def microseconds(timeStamp):
 
 def firstKey(timeStamp):
     """The lowest key a track with this time stamp can have."""
-    return (microseconds(timeStamp) << SEQ_BITS) + KEY_OFFSET
+    return firstKeyAt(microseconds(timeStamp))
 
 
 def lastKey(timeStamp):
     """The highest key a track with this time stamp can have."""
-    return firstKey(timeStamp) + SEQ_MASK
+    return firstKeyAt(microseconds(timeStamp)) + SEQ_MASK
+
+
+def firstKeyAt(us):
+    """The lowest key of a time stamp of ``us`` microseconds."""
+    return (us << SEQ_BITS) + KEY_OFFSET
 
 
 def lastKeyAt(us):
-    """The highest key a track with a time stamp of ``us`` microseconds
-    can have."""
-    return (us << SEQ_BITS) + KEY_OFFSET + SEQ_MASK
+    """The highest key of a time stamp of ``us`` microseconds."""
+    return firstKeyAt(us) + SEQ_MASK
 
 
 def keyMicroseconds(key):
