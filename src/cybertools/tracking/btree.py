@@ -1202,9 +1202,13 @@ def _storedTaskId(trackId, track, session):
 
 def _pendingOf(storage, session):
     """The pending tracks (``storage._pending``), without reading the method
-    while they are up to date."""
-    pending = session.currentPending()
-    return storage._pending(session) if pending is None else pending
+    while they are up to date (``session.currentPending``, inline: every
+    query asks)."""
+    pending = session.pending
+    if pending is None or \
+            session.pendingTxn is not session.transaction_manager.get():
+        return storage._pending(session)
+    return pending
 
 
 # (functions, not methods: a method read from the storage, a persistent

@@ -140,6 +140,11 @@ class PendingIndex:
     def tracksOfValue(self, name, value):
         """The (sort key, track id) pairs of the tracks with one value (the
         commonest query), in order: a tuple, which stays as it is."""
+        if not self._unindexed:
+            # (asked again and again: without the property's call)
+            found = self._ordered.get((name, value))
+            if found is not None:
+                return found
         byValue = self.byValue
         found = self._ordered.get((name, value))
         if found is None:
@@ -169,9 +174,11 @@ class PendingIndex:
 
     def userTracks(self, taskId, runId, userName):
         """The (sort key, track id) pairs of a user's tracks in a run."""
+        found = self.tracksOfValue('userName', userName)
+        if not found:
+            return found
         entries = self.entries
-        return [(sortKey, trackId) for sortKey, trackId
-                in self.tracksOfValue('userName', userName)
+        return [(sortKey, trackId) for sortKey, trackId in found
                 if entries[trackId]['taskId'] == taskId and
                 entries[trackId]['runId'] == runId]
 

@@ -473,8 +473,12 @@ class TrackSession:
         changes (see ``indexChanging``) and before the transaction ends
         (after it, the connection may see what others committed). A
         result used after its connection was closed and opened again
-        belongs to the closed one: that is beyond this."""
-        txn = self.transaction_manager.get()
+        belongs to the closed one: that is beyond this.
+
+        A query asks right after it brought the pending tracks up to date
+        (``btree._pendingOf``): ``pendingTxn`` is the current transaction
+        then, and is not asked for again."""
+        txn = self.pendingTxn
         if self._heldTxn is not txn:
             self._heldTxn = txn
             txn.addBeforeCommitHook(self.resolveHeldKeys)

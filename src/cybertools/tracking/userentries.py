@@ -79,10 +79,13 @@ def keysWithRun(entries, runId):
     """The keys of a user's entries with this run, the latest first: the
     tail, then the chunks from the last back (see ``_latestFirst``), read
     only as far as the caller goes."""
-    tail, chunks = _parts(entries)
-    pieces = (tail,)
-    if chunks:
-        pieces = itertools.chain(pieces, _latestFirst(chunks))
+    if type(entries) is bytes:
+        pieces = (entries,)     # (the commonest: a few entries, packed)
+    else:
+        tail, chunks = _parts(entries)
+        pieces = (tail,)
+        if chunks:
+            pieces = itertools.chain(pieces, _latestFirst(chunks))
     # the search in C, in the packed bytes: the run's 8 bytes where a run
     # stands (the second half of a 16-byte entry)
     run = NUMBER.pack(runId)
