@@ -57,7 +57,6 @@ from persistent import Persistent
 
 from cybertools.tracking.keys import KEY_BYTES
 from cybertools.tracking.keys import PAIR
-from cybertools.tracking.keys import PackedKeys
 from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import SameTimeError
 from cybertools.tracking.keys import appendable
@@ -520,7 +519,7 @@ class TrackIndex(Persistent):
                 return entryKeys(keys)
             keys = ChunkedKeys(keys)
         elif type(keys) is bytes:
-            return MergedKeys(None, PackedKeys(keys), len(keys) // KEY_BYTES)
+            return MergedKeys(None, keys, len(keys) // KEY_BYTES)
         elif type(keys) is tuple:
             keys = TailedKeys(keys)
         counts = self.counts

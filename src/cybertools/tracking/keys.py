@@ -116,18 +116,3 @@ def keyArray(packed):
     found.frombytes(packed)
     return found
 
-
-class PackedKeys:
-    """Keys packed as bytes, read as a sequence when iterated: counting
-    them makes no number object (a count of a value's tracks)."""
-
-    __slots__ = ('packed',)
-
-    def __init__(self, packed):
-        self.packed = packed
-
-    def __len__(self):
-        return len(self.packed) // KEY_BYTES
-
-    def __iter__(self):
-        return iter(unpackKeys(self.packed))

@@ -3,6 +3,8 @@
 import bisect
 from collections.abc import Sequence
 
+from cybertools.tracking.keys import unpackKeys
+
 
 class LazyResult(Sequence):
     """Objects in the order of their keys, loaded on access.
@@ -72,6 +74,9 @@ class TrackResult(Sequence):
     the tracks of merged entries start..stop, removed ones left out.
     """
 
+    # (made for every query)
+    __slots__ = ('loadMerged', 'loadId', 'merged', 'pending', '_where')
+
     def __init__(self, loadMerged, loadId, merged, pending):
         self.loadMerged = loadMerged
         self.loadId = loadId
@@ -95,7 +100,8 @@ class TrackResult(Sequence):
         return where
 
     def __len__(self):
-        return len(self.merged) + len(self.pending)
+        # (the count itself, not len(): a count is the commonest query)
+        return self.merged.count + len(self.pending)
 
     def _ref(self, index):
         """(True, index among the merged tracks) or (False, track id) of an
@@ -170,19 +176,21 @@ class MergedKeys:
     from then on the result goes by ids.
     """
 
-    __slots__ = ('_keys', '_set', '_count', 'ids', '_error', '__weakref__')
+    __slots__ = ('_keys', '_set', 'count', 'ids', '_error', '__weakref__')
 
     def __init__(self, keys=None, tree=None, count=None):
+        """``keys`` in a list, or ``count`` keys in ``tree``: a tree set
+        or the keys packed as bytes (unpacked when listed)."""
         self._keys = keys
         self._set = tree
-        self._count = count
+        # (the list of a query's keys is its own: nothing changes it)
+        self.count = len(keys) if count is None else count
         # the track id of each key, once resolved (None: gone by then)
         self.ids = None
         self._error = None
 
     def __len__(self):
-        keys = self._keys
-        return self._count if keys is None else len(keys)
+        return self.count
 
     def list(self):
         keys = self._keys
@@ -191,7 +199,9 @@ class MergedKeys:
                 # the keys were to be taken while they were as the query
                 # found them, and could not be
                 raise self._error
-            keys = self._keys = list(self._set)
+            found = self._set
+            keys = self._keys = unpackKeys(found) \
+                if type(found) is bytes else list(found)
             self._set = None
         return keys
 
