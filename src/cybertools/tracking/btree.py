@@ -25,6 +25,7 @@ from cybertools.tracking.events import RunStoppedEvent
 from cybertools.tracking.events import TrackAddedEvent
 from cybertools.tracking.events import TrackModifiedEvent
 from cybertools.tracking.events import TrackRemovedEvent
+from cybertools.tracking.index import IndexReader
 from cybertools.tracking.index import TrackIndex
 from cybertools.tracking.index import valueIndexNames
 from cybertools.tracking.indexing import Criteria
@@ -491,8 +492,7 @@ class TrackingStorage(Persistent, Contained):
         # a pending track stands after the merged ones up to its sort key
         # (it may be older than a merged one: time stamps can be given)
         latest = pending[-1][0][0] if pending else None
-        index = self._index
-        for key in index.lastUserKeys(taskId, runId, userName):
+        for key in session.reader.lastUserKeys(taskId, runId, userName):
             if latest is not None and key <= latest:
                 break
             trackId, track = _trackOfKey(self, key, session)
@@ -518,16 +518,17 @@ class TrackingStorage(Persistent, Contained):
     def query(self, **criteria):
         session = sessionOf(self)
         pending = _pendingOf(self, session)
-        index = self._index
         one = oneName(criteria)
         if one is not None:
-            return _result(session, index.keysOfValue(*one),
+            return _result(session, session.reader.keysOfValue(*one),
                            pending.tracksOfValue(*one))
         one = oneNameInTime(criteria)
         if one is not None:
             name, value, times, keys = one
-            return _result(session, index.keysInTime(name, value, *keys),
+            return _result(session,
+                           session.reader.keysInTime(name, value, *keys),
                            pending.tracksInTime(name, value, *times))
+        index = self._index
         criteria = Criteria(criteria, index, lambda: pending)
         return _result(session, index.search(criteria),
                        pending.search(criteria))
@@ -860,6 +861,9 @@ class TrackingStorage(Persistent, Contained):
             return pending
         pending = session.pending
         session.pendingTxn = session.transaction_manager.get()
+        # (what the commonest queries read of the index, as long as the
+        # pending tracks are up to date: see index.IndexReader)
+        session.reader = IndexReader(self._index)
         lanes = self._trackLanes
         state = (lanes.marks(), self._pendingChanges())
         if pending is None or session.pendingState != state:
@@ -1182,7 +1186,7 @@ def _trackOfKey(storage, key, session):
     found = session.checkedTrack(key)
     if found is not None:
         return found
-    timeline = storage._index.timeline
+    timeline = session.reader.timeline
     trackId = timeline[key]
     track = storage._loadTrack(trackId, session)
     if session.changes is not None and isinstance(timeline, Watched) and \
@@ -1203,7 +1207,7 @@ def _storedTaskId(trackId, track, session):
 def _pendingOf(storage, session):
     """The pending tracks (``storage._pending``), without reading the method
     while they are up to date (``session.currentPending``, inline: every
-    query asks)."""
+    query asks); ``session.reader`` is up to date with them."""
     pending = session.pending
     if pending is None or \
             session.pendingTxn is not session.transaction_manager.get():

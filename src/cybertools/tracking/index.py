@@ -47,6 +47,11 @@ up to ``SMALL`` of them, packed with the value as before (its *tail*):
 a merge writes the value's bucket, and the tree set only when the tail is
 full, not at every merge. A user's entries are kept the same way
 (userentries.py).
+
+The commonest queries read these trees through an ``IndexReader``, which
+a connection's session takes with its pending tracks: it holds the trees
+themselves, so that a query does not read them from the persistent index
+again.
 """
 
 import bisect
@@ -404,17 +409,7 @@ class TrackIndex(Persistent):
         return None if not all(sets) else sets
 
     def lastUserKeys(self, taskId, runId, userName):
-        """The keys of a user's tracks in a run, the latest first (an
-        iterable, read as far as needed). Mostly
-        the first is the answer; but a track may be saved into the run of
-        another task, so the caller checks the task of the track."""
-        entries = self.users.get(userName)
-        if entries is None:
-            return ()
-        if not self.userRuns:
-            key = self._lastUserKeyBySets(taskId, runId, entries)
-            return () if key is None else (key,)
-        return keysWithRun(entries, runId)
+        return IndexReader(self).lastUserKeys(taskId, runId, userName)
 
     def _lastUserKeyBySets(self, taskId, runId, userKeys):
         """The key of a user's latest track in a run and a task, in an
@@ -505,46 +500,10 @@ class TrackIndex(Persistent):
         return list(functools.reduce(II.intersection, sets))
 
     def keysOfValue(self, name, value):
-        """The keys of the tracks with one value (the commonest query): a
-        list, or MergedKeys of the value's keys, listed when needed."""
-        # (each attribute of this persistent object costs as much as some
-        # ten dictionary lookups: the commonest query reads few)
-        users = name == 'userName'
-        tree = self.users if users else self.values[name]
-        keys = tree.get(value)
-        if keys is None:
-            return []
-        if users and self.userRuns:
-            if type(keys) is bytes:
-                return entryKeys(keys)
-            keys = ChunkedKeys(keys)
-        elif type(keys) is bytes:
-            return MergedKeys(None, keys, len(keys) // KEY_BYTES)
-        elif type(keys) is tuple:
-            keys = TailedKeys(keys)
-        counts = self.counts
-        count = len(keys) if counts is None else counts[name][value]
-        return MergedKeys(None, keys, count)
+        return IndexReader(self).keysOfValue(name, value)
 
     def keysInTime(self, name, value, low, high):
-        """The keys of the tracks with one value from key ``low`` to key
-        ``high`` (None: no limit), a list in order: only those in the
-        range are read."""
-        users = name == 'userName'
-        tree = self.users if users else self.values[name]
-        found = tree.get(value)
-        if found is None:
-            return []
-        kind = type(found)
-        if kind is bytes and not users:
-            # (the commonest: a value's few keys, packed)
-            return _inRange(keyArray(found), low, high).tolist()
-        if kind is tuple and not (users and self.userRuns):
-            # a tree set and its tail of later keys
-            tail, keySet = found
-            return list(keySet.keys(low, high)) + \
-                _inRange(keyArray(tail), low, high).tolist()
-        return list(self._asKeys(tree, found).keys(low, high))
+        return IndexReader(self).keysInTime(name, value, low, high)
 
     def _matching(self, name, matcher):
         """The set of keys of the tracks with one of the values."""
@@ -605,6 +564,96 @@ class TrackIndex(Persistent):
                     found.append('%s %r: %s counted, %s keys'
                                  % (name, value, count, size))
         return found
+
+
+class IndexReader:
+    """The lookups of the commonest queries (the tracks of one value, of
+    one value in a time range, the latest of a user in a run) on an index
+    as one transaction sees it.
+
+    Every attribute read from a persistent object (the index, and the
+    method of each BTree lookup) encodes its name anew: a count of a
+    task's tracks spent a fifth of its time in them. A reader takes the
+    index's trees once, and a session keeps one for as long as its pending
+    tracks are up to date (``TrackingStorage._pending``): within one
+    transaction, as these trees are, since the connection sees what others
+    commit only when the next one begins, and every change of the index's
+    own attributes (a new index, set up or upgraded) makes the session
+    read its pending tracks, and with them a reader, anew. What is in the
+    trees may change meanwhile (a merge of this connection): it is looked
+    up at every call."""
+
+    __slots__ = ('index', 'timeline', 'values', 'users', 'counts',
+                 'userRuns', 'userEntries', '_lookups')
+
+    def __init__(self, index):
+        self.index = index
+        self.timeline = index.timeline
+        self.values = index.values
+        self.users = index.users
+        self.counts = index.counts
+        self.userRuns = index.userRuns
+        # index name: the get method of its tree (bound once)
+        self.userEntries = self.users.get
+        self._lookups = {'userName': self.userEntries}
+
+    def _lookup(self, name):
+        """What looks a value up in the tree of an index."""
+        lookup = self._lookups.get(name)
+        if lookup is None:
+            lookup = self._lookups[name] = self.values[name].get
+        return lookup
+
+    def lastUserKeys(self, taskId, runId, userName):
+        """The keys of a user's tracks in a run, the latest first (an
+        iterable, read as far as needed). Mostly
+        the first is the answer; but a track may be saved into the run of
+        another task, so the caller checks the task of the track."""
+        entries = self.userEntries(userName)
+        if entries is None:
+            return ()
+        if not self.userRuns:
+            key = self.index._lastUserKeyBySets(taskId, runId, entries)
+            return () if key is None else (key,)
+        return keysWithRun(entries, runId)
+
+    def keysOfValue(self, name, value):
+        """The keys of the tracks with one value (the commonest query): a
+        list, or MergedKeys of the value's keys, listed when needed."""
+        keys = self._lookup(name)(value)
+        if keys is None:
+            return []
+        if name == 'userName' and self.userRuns:
+            if type(keys) is bytes:
+                return entryKeys(keys)
+            keys = ChunkedKeys(keys)
+        elif type(keys) is bytes:
+            return MergedKeys(None, keys, len(keys) // KEY_BYTES)
+        elif type(keys) is tuple:
+            keys = TailedKeys(keys)
+        counts = self.counts
+        count = len(keys) if counts is None else counts[name][value]
+        return MergedKeys(None, keys, count)
+
+    def keysInTime(self, name, value, low, high):
+        """The keys of the tracks with one value from key ``low`` to key
+        ``high`` (None: no limit), a list in order: only those in the
+        range are read."""
+        found = self._lookup(name)(value)
+        if found is None:
+            return []
+        users = name == 'userName'
+        kind = type(found)
+        if kind is bytes and not users:
+            # (the commonest: a value's few keys, packed)
+            return _inRange(keyArray(found), low, high).tolist()
+        if kind is tuple and not (users and self.userRuns):
+            # a tree set and its tail of later keys
+            tail, keySet = found
+            return list(keySet.keys(low, high)) + \
+                _inRange(keyArray(tail), low, high).tolist()
+        tree = self.users if users else self.values[name]
+        return list(self.index._asKeys(tree, found).keys(low, high))
 
 
 def _removeKey(tree, value, key, counts):

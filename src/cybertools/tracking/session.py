@@ -384,6 +384,7 @@ class TrackSession:
         self.loaders = (storage._loadMerged, storage._loadTrack)
         # the pending tracks (see TrackingStorage._pending)
         self.pending = None
+        self.reader = None          # index.IndexReader, with the pending
         self.pendingState = None
         self.pendingTxn = None
         self.pendingSeen = {}

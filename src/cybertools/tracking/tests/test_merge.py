@@ -725,6 +725,70 @@ class CountTest(DatabaseTest):
 
 
 
+class IndexReaderTest(DatabaseTest):
+    """The commonest queries read the index through a reader that the
+    session takes with its pending tracks (index.IndexReader): a new
+    index, made in the same transaction or committed by another
+    connection, is read at once."""
+
+    def setUp(self):
+        super().setUp()
+        self.storage, self.tm = self.connection()
+        for i in range(10):
+            self.storage.saveUserTrack('quiz', 0, 'ann', {'i': i},
+                                       timeStamp=1000 + i)
+        self.storage.indexPending()
+        self.tm.commit()
+
+    def assertFindsAll(self, storage, count):
+        self.assertEqual(len(storage.query(taskId='quiz')), count)
+        self.assertEqual(len(self.names(storage.query(userName='ann'))),
+                         count)
+        self.assertEqual(len(storage.query(taskId='quiz', timeFrom=1000)),
+                         count)
+        last = storage.getLastUserTrack('quiz', 0, 'ann')
+        self.assertEqual(last.data, {'i': count - 1})
+
+    def saveAndMerge(self, storage, count):
+        for i in range(count, count + 5):
+            storage.saveUserTrack('quiz', 0, 'ann', {'i': i},
+                                  timeStamp=1000 + i)
+        storage.indexPending()
+
+    def test_a_new_index_in_the_same_transaction(self):
+        storage = self.storage
+        self.assertFindsAll(storage, 10)
+        storage.reindexTracks()
+        # merged into the new index alone
+        self.saveAndMerge(storage, 10)
+        self.assertFindsAll(storage, 15)
+        self.assertEqual(storage.checkIndexes(), [])
+
+    def test_a_new_index_committed_elsewhere(self):
+        self.assertFindsAll(self.storage, 10)
+        other, tm = self.connection()
+        other.reindexTracks()
+        self.saveAndMerge(other, 10)
+        tm.commit()
+        self.tm.begin()
+        self.assertFindsAll(self.storage, 15)
+
+    def test_a_new_index_rolled_back(self):
+        storage = self.storage
+        self.assertFindsAll(storage, 10)
+        savepoint = self.tm.savepoint()
+        storage.reindexTracks()
+        self.saveAndMerge(storage, 10)
+        self.assertFindsAll(storage, 15)
+        savepoint.rollback()
+        self.assertFindsAll(storage, 10)
+        # and the index it had is the one merged into
+        self.saveAndMerge(storage, 10)
+        self.assertFindsAll(storage, 15)
+        self.assertEqual(storage.checkIndexes(), [])
+
+
+
 class TailTest(DatabaseTest):
     """A value with a tree set of its own keeps its latest keys packed with
     the value (a tail, index.SMALL at most) and moves them into the set
