@@ -177,10 +177,15 @@ class PendingIndex:
         found = self.tracksOfValue('userName', userName)
         if not found:
             return found
+        # (a loop, not a comprehension: a user has a track or two pending,
+        # and a comprehension's own call took as long as the filtering)
         entries = self.entries
-        return [(sortKey, trackId) for sortKey, trackId in found
-                if entries[trackId]['taskId'] == taskId and
-                entries[trackId]['runId'] == runId]
+        matching = []
+        for pair in found:
+            entry = entries[pair[1]]
+            if entry['taskId'] == taskId and entry['runId'] == runId:
+                matching.append(pair)
+        return matching
 
     def lastOf(self, name, value):
         """The sort key (see sortKey) of the latest track with a value."""

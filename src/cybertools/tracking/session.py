@@ -515,8 +515,15 @@ class TrackSession:
     def checkedTrack(self, key):
         """(track id, track) of a key checked before (see checkedKeys)
         whose track is still recent, else None."""
-        checked = self.checkedKeys()
-        trackId = checked.get(key) if checked else None
+        # (checkedKeys, inline: asked for every merged track given out)
+        changes = self.changes
+        if changes is None:
+            return None
+        if self.checkedAt != changes.count:
+            self.checked.clear()
+            self.checkedAt = changes.count
+            return None
+        trackId = self.checked.get(key)
         track = None if trackId is None else self.recent.get(trackId)
         if track is None:
             return None

@@ -465,6 +465,25 @@ class CheckedTracksTest(DatabaseTestCase):
         self.assertEqual(numbers[:3], [0, -1, 2])
         self.assertEqual(numbers[-1], 1)
 
+    def test_the_last_track_at_a_key_given_to_another_track_elsewhere(self):
+        last = self.storage.getLastUserTrack('quiz', 0, 'u10')
+        self.assertIs(self.storage.getLastUserTrack('quiz', 0, 'u10'), last)
+        other, tm = self.otherStorage()
+        # its key (the first of its microsecond) goes to a new track
+        other['0000011'].timeStamp = 1699999000
+        tm.commit()
+        other.saveUserTrack('quiz', 0, 'u10', {'n': -1},
+                            timeStamp=1700000010)
+        other.indexPending()
+        tm.commit()
+        self.tm.begin()
+        # (another key first: what was checked is forgotten all at once)
+        self.assertEqual(
+            self.storage.getLastUserTrack('quiz', 0, 'u20').data, {'n': 20})
+        self.assertEqual(
+            self.storage.getLastUserTrack('quiz', 0, 'u10').data, {'n': -1})
+        self.assertEqual(self.storage['0000011'].timeStamp, 1699999000)
+
     def test_a_key_given_to_another_track_here(self):
         self.tracks[1].timeStamp = 1700001000
         self.tm.commit()
