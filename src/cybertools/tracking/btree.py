@@ -492,11 +492,21 @@ class TrackingStorage(Persistent, Contained):
         # a pending track stands after the merged ones up to its sort key
         # (it may be older than a merged one: time stamps can be given)
         latest = pending[-1][0][0] if pending else None
-        for key in session.reader.lastUserKeys(taskId, runId, userName):
-            if latest is not None and key <= latest:
-                break
-            trackId, track = _trackOfKey(self, key, session)
-            if _storedTaskId(trackId, track, session) == taskId:
+        # mostly the user's latest merged track in the run is the answer
+        # (its key looked up without an iterator); where it is of another
+        # task (saved into this task's run), those before it in turn
+        reader = session.reader
+        key = reader.latestUserKey(taskId, runId, userName)
+        if key is not None and (latest is None or key > latest):
+            track = _trackOfTask(self, key, taskId, session)
+            if track is None:
+                for key in reader.lastUserKeys(taskId, runId, userName):
+                    if latest is not None and key <= latest:
+                        break
+                    track = _trackOfTask(self, key, taskId, session)
+                    if track is not None:
+                        break
+            if track is not None:
                 return track
         return self._loadTrack(pending[-1][1], session) if pending else None
 
@@ -1196,12 +1206,16 @@ def _trackOfKey(storage, key, session):
     return trackId, track
 
 
-def _storedTaskId(trackId, track, session):
-    """The task of a track as stored (and indexed): a track changed in place
-    is stored at commit."""
+def _trackOfTask(storage, key, taskId, session):
+    """The track of a merged track's key if it is of the task as stored
+    (and indexed: a track changed in place is stored at commit), else
+    None."""
+    trackId, track = _trackOfKey(storage, key, session)
     if trackId in session.dirty:
-        return decodeRecord(track.__dict__['_stored'])[0]
-    return track.__dict__['taskId']
+        stored = decodeRecord(track.__dict__['_stored'])[0]
+    else:
+        stored = track.__dict__['taskId']
+    return track if stored == taskId else None
 
 
 def _pendingOf(storage, session):

@@ -79,6 +79,7 @@ from cybertools.tracking.userentries import addEntries
 from cybertools.tracking.userentries import entryKeys
 from cybertools.tracking.userentries import entrySize
 from cybertools.tracking.userentries import keysWithRun
+from cybertools.tracking.userentries import latestKeyWithRun
 from cybertools.tracking.userentries import removeEntry
 from cybertools.tracking.validation import indexKeyKind
 
@@ -616,6 +617,16 @@ class IndexReader:
             key = self.index._lastUserKeyBySets(taskId, runId, entries)
             return () if key is None else (key,)
         return keysWithRun(entries, runId)
+
+    def latestUserKey(self, taskId, runId, userName):
+        """The first of lastUserKeys, or None: mostly the answer, looked up
+        without an iterator."""
+        entries = self.userEntries(userName)
+        if entries is None:
+            return None
+        if not self.userRuns:
+            return self.index._lastUserKeyBySets(taskId, runId, entries)
+        return latestKeyWithRun(entries, runId)
 
     def keysOfValue(self, name, value):
         """The keys of the tracks with one value (the commonest query): a

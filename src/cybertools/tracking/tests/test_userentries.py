@@ -15,6 +15,7 @@ from cybertools.tracking.userentries import addEntries
 from cybertools.tracking.userentries import entryKeys
 from cybertools.tracking.userentries import entrySize
 from cybertools.tracking.userentries import keysWithRun
+from cybertools.tracking.userentries import latestKeyWithRun
 from cybertools.tracking.userentries import removeEntry
 
 SMALL = 10
@@ -46,9 +47,10 @@ class UserEntriesTest(unittest.TestCase):
         self.assertEqual(entryKeys(entries), keys)
         self.assertEqual(entrySize(entries), len(keys))
         for run in set(self.model.values()) | {999}:
-            self.assertEqual(list(keysWithRun(entries, run)),
-                             [k for k in reversed(keys)
-                              if self.model[k] == run])
+            inRun = [k for k in reversed(keys) if self.model[k] == run]
+            self.assertEqual(list(keysWithRun(entries, run)), inRun)
+            self.assertEqual(latestKeyWithRun(entries, run),
+                             inRun[0] if inRun else None)
         if type(entries) is bytes:
             self.assertLessEqual(len(keys), SMALL)
             return
@@ -154,4 +156,7 @@ class UserEntriesTest(unittest.TestCase):
         self.assertEqual(list(keysWithRun(entries, 1)), [-run])
         self.assertEqual(list(keysWithRun(entries, straddling[1])),
                          [straddling[0]])
+        self.assertEqual(latestKeyWithRun(entries, run), 5)
+        self.assertEqual(latestKeyWithRun(entries, straddling[1]),
+                         straddling[0])
         self.assertAgrees()
