@@ -157,6 +157,8 @@ class PendingIndex:
         """The (sort key, track id) pairs of the tracks with one value
         between two times (in microseconds, None: no limit), in order."""
         found = self.tracksOfValue(name, value)
+        if not found:
+            return found
         # (a sort key begins with the last order key of its time stamp)
         start = 0 if timeFrom is None else bisect.bisect_left(
             found, ((lastKeyAt(timeFrom),),))

@@ -133,17 +133,23 @@ class TrackResult(Sequence):
         return self._load(self._ref(index))
 
     def __iter__(self):
+        if not self.pending:
+            # (the merged tracks' own iterator: one generator less to go
+            # through for every track)
+            return self.loadMerged(self.merged, 0, len(self.merged))
+        return self._withPending()
+
+    def _withPending(self):
         # the merged tracks in runs between the pending ones
         loadMerged, merged, start = self.loadMerged, self.merged, 0
-        if self.pending:
-            for i, position in enumerate(self._positions):
-                stop = position - i     # merged tracks before pending i
-                yield from loadMerged(merged, start, stop)
-                start = stop
-                try:
-                    yield self.loadId(self.pending[i][1])
-                except KeyError:
-                    continue    # removed since
+        for i, position in enumerate(self._positions):
+            stop = position - i     # merged tracks before pending i
+            yield from loadMerged(merged, start, stop)
+            start = stop
+            try:
+                yield self.loadId(self.pending[i][1])
+            except KeyError:
+                continue    # removed since
         yield from loadMerged(merged, start, len(merged))
 
     def __reversed__(self):
