@@ -515,13 +515,11 @@ class TrackSession:
     def checkedTrack(self, key):
         """(track id, track) of a key checked before (see checkedKeys)
         whose track is still recent, else None."""
-        # (checkedKeys, inline: asked for every merged track given out)
+        # (checkedKeys' test, inline: asked for every merged track given
+        # out)
         changes = self.changes
-        if changes is None:
-            return None
-        if self.checkedAt != changes.count:
-            self.checked.clear()
-            self.checkedAt = changes.count
+        if changes is None or self.checkedAt != changes.count:
+            self.checkedKeys()      # (forgets what was checked before)
             return None
         trackId = self.checked.get(key)
         track = None if trackId is None else self.recent.get(trackId)

@@ -452,15 +452,21 @@ class CheckedTracksTest(DatabaseTestCase):
         self.assertEqual(numbers[:2], [0, 2])
         self.assertEqual(numbers[-1], 1)
 
-    def test_a_key_given_to_another_track_elsewhere(self):
+    def giveKeyElsewhere(self, name, movedTo, userName, timeStamp):
+        """In another connection, move a track to another time and save a
+        new one (``{'n': -1}``) that gets the key it had; merged and
+        committed, and seen here."""
         other, tm = self.otherStorage()
-        other['0000002'].timeStamp = 1700001000
+        other[name].timeStamp = movedTo
         tm.commit()
-        other.saveUserTrack('quiz', 0, 'late', {'n': -1},
-                            timeStamp=1700000001)
+        other.saveUserTrack('quiz', 0, userName, {'n': -1},
+                            timeStamp=timeStamp)
         other.indexPending()
         tm.commit()
         self.tm.begin()
+
+    def test_a_key_given_to_another_track_elsewhere(self):
+        self.giveKeyElsewhere('0000002', 1700001000, 'late', 1700000001)
         numbers = self.numbers()
         self.assertEqual(numbers[:3], [0, -1, 2])
         self.assertEqual(numbers[-1], 1)
@@ -468,15 +474,8 @@ class CheckedTracksTest(DatabaseTestCase):
     def test_the_last_track_at_a_key_given_to_another_track_elsewhere(self):
         last = self.storage.getLastUserTrack('quiz', 0, 'u10')
         self.assertIs(self.storage.getLastUserTrack('quiz', 0, 'u10'), last)
-        other, tm = self.otherStorage()
         # its key (the first of its microsecond) goes to a new track
-        other['0000011'].timeStamp = 1699999000
-        tm.commit()
-        other.saveUserTrack('quiz', 0, 'u10', {'n': -1},
-                            timeStamp=1700000010)
-        other.indexPending()
-        tm.commit()
-        self.tm.begin()
+        self.giveKeyElsewhere('0000011', 1699999000, 'u10', 1700000010)
         # (another key first: what was checked is forgotten all at once)
         self.assertEqual(
             self.storage.getLastUserTrack('quiz', 0, 'u20').data, {'n': 20})
