@@ -2,6 +2,7 @@
 
 import bisect
 import copy
+import itertools
 import random
 import time
 import warnings
@@ -500,7 +501,8 @@ class TrackingStorage(Persistent, Contained):
         if key is not None and (latest is None or key > latest):
             track = _trackOfTask(self, key, taskId, session)
             if track is None:
-                for key in reader.lastUserKeys(taskId, runId, userName):
+                before = reader.lastUserKeys(taskId, runId, userName)
+                for key in itertools.islice(before, 1, None):
                     if latest is not None and key <= latest:
                         break
                     track = _trackOfTask(self, key, taskId, session)
