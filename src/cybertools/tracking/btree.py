@@ -519,7 +519,7 @@ class TrackingStorage(Persistent, Contained):
                           | pending.values('userName'))
         checkName(taskId, 'taskId')
         users = self._index.userNames(taskId, self._records, len(self))
-        for trackId in pending.byValue.get('taskId', {}).get(taskId, ()):
+        for trackId in pending.idsByValue('taskId').get(taskId, ()):
             users.add(pending.entries[trackId]['userName'])
         return sorted(users)
 

@@ -16,15 +16,22 @@ from cybertools.tracking.keys import microseconds
 class PendingIndex:
     """An in-memory index of some tracks: track id -> index values.
 
-    A save only notes its track (``add``); the tracks are indexed by value
-    when a lookup needs it, so that a run of saves without queries (an
-    import, a busy writer) pays for nothing it does not use."""
+    A save only notes its track (``add``); the tracks are indexed by the
+    values of one index name when a lookup first asks for that name, so
+    that a run of saves without queries (an import, a busy writer) pays for
+    nothing it does not use, and a connection's first query (which reads
+    every pending track) indexes them by the one name it asks for: most
+    queries ask for a user or a task, few for a run alone."""
 
     def __init__(self):
         self.entries = {}       # track id: index values
-        self._byValue = {}      # index name: value: set of track ids
+        # index name: value: set of track ids, for the names asked for
+        self._byName = {}
+        # the ids added since the index of each name asked for was made,
+        # in order, and how many of them that index holds (name: count)
+        self._added = []
+        self._indexed = {}
         self._sortKeys = {}     # track id: sort key (see sortKey)
-        self._unindexed = []    # ids added since the last lookup
         # (index name, value): the (sort key, track id) of its tracks in
         # order, a tuple, made when first asked for and dropped when a
         # track with the value comes or goes: a reader asking again and
@@ -40,7 +47,8 @@ class PendingIndex:
         if trackId in self.entries:
             self.remove(trackId)
         self.entries[trackId] = values
-        self._unindexed.append(trackId)
+        if self._indexed:
+            self._added.append(trackId)
 
     def addAll(self, trackIds, values):
         """Add tracks (a list of ids) with their values (in the same
@@ -48,35 +56,49 @@ class PendingIndex:
         entries = self.entries
         if entries.keys().isdisjoint(trackIds):
             entries.update(zip(trackIds, values))
-            self._unindexed.extend(trackIds)
+            if self._indexed:
+                self._added.extend(trackIds)
             return
         for trackId, trackValues in zip(trackIds, values):
             self.add(trackId, trackValues)
 
-    @property
-    def byValue(self):
-        unindexed = self._unindexed
-        if unindexed:
-            byValue, entries = self._byValue, self.entries
-            ordered = self._ordered
-            for trackId in unindexed:
-                values = entries.get(trackId)
-                if values is None:
-                    continue        # removed since
-                for name, value in values.items():
-                    if value is not None and name != 'timeStamp':
-                        if ordered:
-                            ordered.pop((name, value), None)
-                        ids = byValue.get(name)
-                        if ids is None:
-                            ids = byValue[name] = {}
-                        found = ids.get(value)
-                        if found is None:
-                            ids[value] = {trackId}
-                        else:
-                            found.add(trackId)
-            unindexed.clear()
-        return self._byValue
+    def idsByValue(self, name):
+        """The tracks by their values of an index name: value -> set of
+        track ids (the index's own: not to be changed). A name without
+        values (and ``timeStamp``, which is searched through the
+        entries) has none."""
+        found = self._byName.get(name)
+        if found is None:
+            if name == 'timeStamp':
+                return {}
+            found = self._byName[name] = _byValue(self.entries, name)
+            self._indexed[name] = len(self._added)
+        elif self._indexed[name] < len(self._added):
+            self._catchUp(name, found)
+        return found
+
+    def _catchUp(self, name, found):
+        """Index the tracks added since the index of a name was made or
+        last caught up."""
+        added, indexed = self._added, self._indexed
+        ordered = self._ordered
+        for trackId in added[indexed[name]:]:
+            values = self.entries.get(trackId)
+            value = None if values is None else values.get(name)
+            if value is None:
+                continue        # removed since, or without a value
+            if ordered:
+                ordered.pop((name, value), None)
+            ids = found.get(value)
+            if ids is None:
+                found[value] = {trackId}
+            else:
+                ids.add(trackId)
+        indexed[name] = len(added)
+        if all(count == len(added) for count in indexed.values()):
+            # every index holds them: the list starts afresh
+            added.clear()
+            self._indexed = dict.fromkeys(indexed, 0)
 
     def sortKey(self, trackId):
         """Where a pending track goes among the merged ones: after every
@@ -90,19 +112,19 @@ class PendingIndex:
     def remove(self, trackId):
         if trackId not in self.entries:
             return
-        byValue = self.byValue
         self._sortKeys.pop(trackId, None)
         values = self.entries.pop(trackId)
         for name, value in values.items():
             self._ordered.pop((name, value), None)
-            ids = byValue.get(name, {}).get(value)
+            byValue = self._byName.get(name)
+            ids = None if byValue is None else byValue.get(value)
             if ids is not None:
                 ids.discard(trackId)
                 if not ids:
-                    del byValue[name][value]
+                    del byValue[value]
 
     def values(self, name):
-        return set(self.byValue.get(name, ()))
+        return set(self.idsByValue(name))
 
     def search(self, criteria):
         """The (sort key, track id) pairs of the tracks matching prepared
@@ -110,14 +132,13 @@ class PendingIndex:
         one = criteria.oneValue()
         if one is not None:
             return self.tracksOfValue(*one)
-        byValue = self.byValue
         values = criteria.values
         candidates = None
         for name, matcher in values:
             if name == 'timeStamp':
                 continue
             ids = None
-            for value, found in matcher.items(byValue.get(name, {})):
+            for value, found in matcher.items(self.idsByValue(name)):
                 # (the sets found are this index's own: not changed here)
                 ids = found if ids is None else ids | found
             if not ids:
@@ -140,15 +161,14 @@ class PendingIndex:
     def tracksOfValue(self, name, value):
         """The (sort key, track id) pairs of the tracks with one value (the
         commonest query), in order: a tuple, which stays as it is."""
-        if not self._unindexed:
-            # (asked again and again: without the property's call)
+        if not self._added:
+            # (asked again and again: without a call)
             found = self._ordered.get((name, value))
             if found is not None:
                 return found
-        byValue = self.byValue
+        ids = self.idsByValue(name).get(value)
         found = self._ordered.get((name, value))
         if found is None:
-            ids = byValue.get(name, {}).get(value)
             found = self._ordered[(name, value)] = \
                 tuple(self._inOrder(ids)) if ids else ()
         return found
@@ -201,3 +221,18 @@ def _inTime(us, low, high, times):
     return not (low is not None and us < low or
                 high is not None and us > high or
                 times is not None and us not in times)
+
+
+def _byValue(entries, name):
+    """The tracks of ``entries`` (track id: index values) by their values of
+    an index name (see PendingIndex.idsByValue)."""
+    found = {}
+    for trackId, values in entries.items():
+        value = values.get(name)
+        if value is not None:
+            ids = found.get(value)
+            if ids is None:
+                found[value] = {trackId}
+            else:
+                ids.add(trackId)
+    return found

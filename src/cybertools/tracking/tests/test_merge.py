@@ -216,6 +216,64 @@ class PendingIndexTest(unittest.TestCase):
         self.assertEqual(inTime(None, None), [1, 2, 3, 4, 5])
         self.assertEqual(pending.tracksInTime('taskId', 'b', None, None), ())
 
+    def test_each_name_is_indexed_when_first_asked_for(self):
+        def values(taskId, userName, timeStamp):
+            return {'taskId': taskId, 'userName': userName,
+                    'timeStamp': timeStamp}
+        pending = PendingIndex()
+        pending.addAll([1, 2], [values('a', 'u', 1.0), values('b', 'u', 2.0)])
+        self.assertEqual(pending.values('userName'), {'u'})
+        self.assertEqual(pending._byName.keys(), {'userName'})
+        # tracks added while one name is indexed wait for the other's
+        pending.add(3, values('a', 'v', 3.0))
+        self.assertEqual(pending.values('taskId'), {'a', 'b'})
+        self.assertEqual(self.ids(pending, 'a'), [1, 3])
+        self.assertEqual(pending._added, [3])
+        self.assertEqual(pending.values('userName'), {'u', 'v'})
+        self.assertEqual(pending._added, [])
+        pending.add(4, values('c', 'v', 4.0))
+        self.assertEqual(self.ids(pending, 'c'), [4])
+        self.assertEqual(pending._added, [4])
+        self.assertEqual(
+            [i for key, i in pending.tracksOfValue('userName', 'v')], [3, 4])
+        self.assertEqual(pending._added, [])
+
+    def test_lookups_agree_with_the_tracks_whatever_the_order(self):
+        # random adds, re-adds and removals, and lookups by one name or
+        # the other between them, against the tracks themselves
+        rnd = random.Random(17)
+        for run in range(40):
+            pending, model = PendingIndex(), {}
+            for step in range(60):
+                action = rnd.random()
+                if action < 0.4:
+                    trackId = rnd.randrange(20)
+                    values = {'taskId': rnd.choice('ab'),
+                              'userName': rnd.choice(['u', 'v', None]),
+                              'timeStamp': float(rnd.randrange(5))}
+                    if rnd.random() < 0.5:
+                        pending.add(trackId, values)
+                    else:
+                        pending.addAll([trackId], [values])
+                    model[trackId] = values
+                elif action < 0.55:
+                    trackId = rnd.randrange(20)
+                    pending.remove(trackId)
+                    model.pop(trackId, None)
+                else:
+                    name = rnd.choice(['taskId', 'userName'])
+                    value = rnd.choice(['a', 'b', 'u', 'v'])
+                    expected = sorted(
+                        (values['timeStamp'], trackId)
+                        for trackId, values in model.items()
+                        if values[name] == value)
+                    found = [(pending.entries[i]['timeStamp'], i)
+                             for key, i in pending.tracksOfValue(name, value)]
+                    self.assertEqual(found, expected, (run, step))
+                    self.assertEqual(
+                        pending.values(name),
+                        {values[name] for values in model.values()} - {None})
+
 
 class MixedKindsTest(unittest.TestCase):
     """Two writers at once save the first values of one index, of two
