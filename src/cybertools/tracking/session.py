@@ -6,11 +6,12 @@ storage keeps a *session* per connection (per transaction manager when the
 storage is not in a database):
 
 - it hands out one track object per stored track for as long as the
-  object is in use (a weak map from track id to track), so
-  ``storage[id] is storage[id]``, and keeps the tracks read last alive
-  (as many as the connection's object cache holds objects), so that a
-  long-running process reads the tracks it uses often without decoding
-  them again, as ZODB keeps the objects it uses often;
+  object is in use, so ``storage[id] is storage[id]``, and keeps the
+  tracks read last alive (as many as the connection's object cache holds
+  objects), so that a long-running process reads the tracks it uses
+  often without decoding them again, as ZODB keeps the objects it uses
+  often; a track that is no longer among those but still in use is
+  found through a weak map from track id to track;
 - a track tells its session when its metadata or data are set or its data
   change in place (``data`` is kept in ``TrackedDict`` and ``TrackedList``
   containers from the first time it is read, see ``TrackData``); the
@@ -24,6 +25,7 @@ long as that container is in use: the containers keep their track alive.
 """
 
 import copy
+import sys
 import weakref
 from collections import OrderedDict
 
@@ -368,7 +370,8 @@ class TrackSession:
         self.storage = storage
         self.jar = jar = storage._p_jar
         self.transaction_manager = transactionManagerOf(storage)
-        # track id: weak reference to its track object, gone with it
+        # track id: weak reference to its track object, gone with it, for
+        # the tracks in use that are not (or were not) recent (see _keep)
         self.tracks = {}
         self._trackGone = _forgetting(self.tracks)
         # track id: track, the most recently used last
@@ -415,6 +418,10 @@ class TrackSession:
 
     def get(self, trackId):
         """The track object in use for a track id, or None."""
+        track = self.recent.get(trackId)
+        if track is not None:
+            self.recent.move_to_end(trackId)
+            return track
         ref = self.tracks.get(trackId)
         if ref is None:
             return None
@@ -427,16 +434,28 @@ class TrackSession:
         """A track object in use; ``keep`` it alive among the recent ones
         (a track just saved is not: a writer seldom reads it again, and
         keeping many costs the garbage collector time)."""
-        ref = self.tracks[trackId] = TrackRef(track, self._trackGone)
-        ref.key = trackId
         if keep:
+            # (a recent track needs no weak reference: see _keep)
+            self.tracks.pop(trackId, None)
             self._keep(trackId, track)
-        elif trackId in self.recent:
+            return
+        self._refer(trackId, track)
+        if trackId in self.recent:
             # (the recent track of an id is the one in use: _loadMerged
             # takes it from there)
             del self.recent[trackId]
 
+    def _refer(self, trackId, track):
+        ref = self.tracks[trackId] = TrackRef(track, self._trackGone)
+        ref.key = trackId
+
     def _keep(self, trackId, track):
+        """Keep a track among the recent ones. A recent track is found
+        there; the one recent longest ago makes room, and is referred to
+        weakly from then on if something else still holds it (so that it
+        stays the one in use): most tracks a query makes are let go by
+        then, and one weak reference less for each is one object less for
+        the garbage collector."""
         recent = self.recent
         if trackId in recent:
             recent[trackId] = track     # (the one in use: see add)
@@ -444,7 +463,9 @@ class TrackSession:
             return
         recent[trackId] = track
         if len(recent) > self.cacheSize:
-            recent.popitem(last=False)
+            oldId, old = recent.popitem(last=False)
+            if _refcount is None or _refcount(old) > _UNHELD:
+                self._refer(oldId, old)
 
     def forget(self, trackId):
         self.tracks.pop(trackId, None)
@@ -645,6 +666,22 @@ class TrackSession:
 
     def sortKey(self):
         return 'cybertools.tracking.session:%x' % id(self)
+
+
+def _unheldReferences():
+    """What ``sys.getrefcount`` gives for an object just taken out of a
+    dict in ``TrackSession._keep`` that nothing else holds (the local
+    name and the call's argument in CPython; None where there is no
+    ``getrefcount``: there every track that makes room is referred to)."""
+    if _refcount is None:
+        return None
+    recent = OrderedDict(((0, object()),))
+    oldId, old = recent.popitem(last=False)
+    return _refcount(old)
+
+
+_refcount = getattr(sys, 'getrefcount', None)
+_UNHELD = _unheldReferences()
 
 
 class TrackRef(weakref.ref):

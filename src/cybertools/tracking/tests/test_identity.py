@@ -80,6 +80,31 @@ class IdentityTest(DatabaseTestCase):
         self.assertIs(storage.query(taskId='quiz')[0], first)
         self.assertIs(list(storage.query(taskId='quiz'))[0], first)
 
+    def test_a_track_making_room_is_referred_to_while_it_is_held(self):
+        storage = self.storage
+        session = sessionOf(storage)
+        session.cacheSize = 1
+        held = storage['0000001']
+        self.assertNotIn(1, session.tracks)     # recent: no reference
+        storage['0000002']
+        self.assertIn(1, session.tracks)
+        storage['0000003']
+        # nothing held the second: it went without a reference
+        self.assertNotIn(2, session.tracks)
+        self.assertIs(storage['0000001'], held)
+        self.assertIs(storage.query(taskId='quiz')[0], held)
+
+    def test_a_track_held_by_its_data_alone_stays_the_one_in_use(self):
+        storage = self.storage
+        sessionOf(storage).cacheSize = 1
+        data = storage['0000001'].data
+        storage['0000002'], storage['0000003']
+        self.assertIs(storage['0000001'].data, data)
+        data['n'] = 5
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'n': 5})
+
     def test_the_recent_track_of_an_id_is_the_one_in_use(self):
         session = sessionOf(self.storage)
         old, new = ItemWithData('t', 1, 'u', {}), ItemWithData('t', 1, 'u', {})
