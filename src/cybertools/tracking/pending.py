@@ -63,10 +63,10 @@ class PendingIndex:
             self.add(trackId, trackValues)
 
     def idsByValue(self, name):
-        """The tracks by their values of an index name: value -> set of
-        track ids (the index's own: not to be changed). A name without
-        values (and ``timeStamp``, which is searched through the
-        entries) has none."""
+        """The tracks by their values of an index name (or ``USER_RUN``):
+        value -> set of track ids (the index's own: not to be changed). A
+        name without values (and ``timeStamp``, which is searched through
+        the entries) has none."""
         found = self._byName.get(name)
         if found is None:
             if name == 'timeStamp':
@@ -84,7 +84,7 @@ class PendingIndex:
         ordered = self._ordered
         for trackId in added[indexed[name]:]:
             values = self.entries.get(trackId)
-            value = None if values is None else values.get(name)
+            value = None if values is None else _valueOf(values, name)
             if value is None:
                 continue        # removed since, or without a value
             if ordered:
@@ -114,10 +114,10 @@ class PendingIndex:
             return
         self._sortKeys.pop(trackId, None)
         values = self.entries.pop(trackId)
-        for name, value in values.items():
+        for name, byValue in self._byName.items():
+            value = _valueOf(values, name)
             self._ordered.pop((name, value), None)
-            byValue = self._byName.get(name)
-            ids = None if byValue is None else byValue.get(value)
+            ids = byValue.get(value)
             if ids is not None:
                 ids.discard(trackId)
                 if not ids:
@@ -167,10 +167,13 @@ class PendingIndex:
             if found is not None:
                 return found
         ids = self.idsByValue(name).get(value)
+        if not ids:
+            # (not kept: the values asked for without pending tracks are
+            # many more than those with)
+            return ()
         found = self._ordered.get((name, value))
         if found is None:
-            found = self._ordered[(name, value)] = \
-                tuple(self._inOrder(ids)) if ids else ()
+            found = self._ordered[(name, value)] = tuple(self._inOrder(ids))
         return found
 
     def tracksInTime(self, name, value, timeFrom, timeTo):
@@ -195,19 +198,22 @@ class PendingIndex:
         return found
 
     def userTracks(self, taskId, runId, userName):
-        """The (sort key, track id) pairs of a user's tracks in a run."""
-        found = self.tracksOfValue('userName', userName)
-        if not found:
-            return found
-        # (a loop, not a comprehension: a user has a track or two pending,
-        # and a comprehension's own call took as long as the filtering)
-        entries = self.entries
-        matching = []
-        for pair in found:
-            entry = entries[pair[1]]
-            if entry['taskId'] == taskId and entry['runId'] == runId:
-                matching.append(pair)
-        return matching
+        """The (sort key, track id) pairs of a user's tracks in a run, in
+        order (a tuple, see tracksOfValue): indexed by the three values
+        at once, as the last track of a user's run is asked for again and
+        again (filtering the user's tracks took as long as the rest of
+        that lookup)."""
+        value = (userName, taskId, runId)
+        if not self._added:
+            # (the short way, where no track was added since: most users
+            # asked for have no pending track in the run)
+            found = self._ordered.get((USER_RUN, value))
+            if found is not None:
+                return found
+            byUserRun = self._byName.get(USER_RUN)
+            if byUserRun is not None and value not in byUserRun:
+                return ()
+        return self.tracksOfValue(USER_RUN, value)
 
     def lastOf(self, name, value):
         """The sort key (see sortKey) of the latest track with a value."""
@@ -223,12 +229,29 @@ def _inTime(us, low, high, times):
                 times is not None and us not in times)
 
 
+# The name of the pending index of a user's tracks in a run (see
+# PendingIndex.userTracks): its values are (userName, taskId, runId).
+USER_RUN = 'userName taskId runId'
+
+
+def _valueOf(values, name):
+    """A track's value of an index name (or of ``USER_RUN``), None for
+    none."""
+    if name == USER_RUN:
+        userName = values.get('userName')
+        if userName is None:
+            return None
+        return userName, values.get('taskId'), values.get('runId')
+    return values.get(name)
+
+
 def _byValue(entries, name):
     """The tracks of ``entries`` (track id: index values) by their values of
     an index name (see PendingIndex.idsByValue)."""
     found = {}
+    composite = name == USER_RUN
     for trackId, values in entries.items():
-        value = values.get(name)
+        value = _valueOf(values, name) if composite else values.get(name)
         if value is not None:
             ids = found.get(value)
             if ids is None:

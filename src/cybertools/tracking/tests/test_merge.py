@@ -240,7 +240,8 @@ class PendingIndexTest(unittest.TestCase):
 
     def test_lookups_agree_with_the_tracks_whatever_the_order(self):
         # random adds, re-adds and removals, and lookups by one name or
-        # the other between them, against the tracks themselves
+        # the other or of a user's run between them, against the tracks
+        # themselves
         rnd = random.Random(17)
         for run in range(40):
             pending, model = PendingIndex(), {}
@@ -249,6 +250,7 @@ class PendingIndexTest(unittest.TestCase):
                 if action < 0.4:
                     trackId = rnd.randrange(20)
                     values = {'taskId': rnd.choice('ab'),
+                              'runId': rnd.choice([1, 2]),
                               'userName': rnd.choice(['u', 'v', None]),
                               'timeStamp': float(rnd.randrange(5))}
                     if rnd.random() < 0.5:
@@ -260,7 +262,7 @@ class PendingIndexTest(unittest.TestCase):
                     trackId = rnd.randrange(20)
                     pending.remove(trackId)
                     model.pop(trackId, None)
-                else:
+                elif action < 0.8:
                     name = rnd.choice(['taskId', 'userName'])
                     value = rnd.choice(['a', 'b', 'u', 'v'])
                     expected = sorted(
@@ -273,6 +275,17 @@ class PendingIndexTest(unittest.TestCase):
                     self.assertEqual(
                         pending.values(name),
                         {values[name] for values in model.values()} - {None})
+                else:
+                    asked = (rnd.choice('ab'), rnd.choice([1, 2]),
+                             rnd.choice(['u', 'v']))
+                    expected = sorted(
+                        (values['timeStamp'], trackId)
+                        for trackId, values in model.items()
+                        if (values['taskId'], values['runId'],
+                            values['userName']) == asked)
+                    found = [(pending.entries[i]['timeStamp'], i)
+                             for key, i in pending.userTracks(*asked)]
+                    self.assertEqual(found, expected, (run, step))
 
 
 class MixedKindsTest(unittest.TestCase):
