@@ -27,10 +27,8 @@ class PendingIndex:
         self.entries = {}       # track id: index values
         # index name: value: set of track ids, for the names asked for
         self._byName = {}
-        # the ids added since the index of each name asked for was made,
-        # in order, and how many of them that index holds (name: count)
+        # the ids added since those indexes were last brought up to date
         self._added = []
-        self._indexed = {}
         self._sortKeys = {}     # track id: sort key (see sortKey)
         # (index name, value): the (sort key, track id) of its tracks in
         # order, a tuple, made when first asked for and dropped when a
@@ -47,7 +45,7 @@ class PendingIndex:
         if trackId in self.entries:
             self.remove(trackId)
         self.entries[trackId] = values
-        if self._indexed:
+        if self._byName:
             self._added.append(trackId)
 
     def addAll(self, trackIds, values):
@@ -56,49 +54,50 @@ class PendingIndex:
         entries = self.entries
         if entries.keys().isdisjoint(trackIds):
             entries.update(zip(trackIds, values))
-            if self._indexed:
+            if self._byName:
                 self._added.extend(trackIds)
             return
         for trackId, trackValues in zip(trackIds, values):
             self.add(trackId, trackValues)
 
     def idsByValue(self, name):
-        """The tracks by their values of an index name (or ``USER_RUN``):
-        value -> set of track ids (the index's own: not to be changed). A
-        name without values (and ``timeStamp``, which is searched through
-        the entries) has none."""
+        """The tracks by their values of an index name: value -> set of
+        track ids (the index's own: not to be changed). A name without
+        values (and ``timeStamp``, which is searched through the entries)
+        has none."""
+        if self._added:
+            self._catchUp()
         found = self._byName.get(name)
         if found is None:
             if name == 'timeStamp':
                 return {}
             found = self._byName[name] = _byValue(self.entries, name)
-            self._indexed[name] = len(self._added)
-        elif self._indexed[name] < len(self._added):
-            self._catchUp(name, found)
         return found
 
-    def _catchUp(self, name, found):
-        """Index the tracks added since the index of a name was made or
-        last caught up."""
-        added, indexed = self._added, self._indexed
-        ordered = self._ordered
-        for trackId in added[indexed[name]:]:
-            values = self.entries.get(trackId)
-            value = None if values is None else _valueOf(values, name)
-            if value is None:
-                continue        # removed since, or without a value
-            if ordered:
-                ordered.pop((name, value), None)
-            ids = found.get(value)
-            if ids is None:
-                found[value] = {trackId}
-            else:
-                ids.add(trackId)
-        indexed[name] = len(added)
-        if all(count == len(added) for count in indexed.values()):
-            # every index holds them: the list starts afresh
-            added.clear()
-            self._indexed = dict.fromkeys(indexed, 0)
+    def _catchUp(self):
+        """Index the tracks added since by every name asked for before (a
+        few tracks each time, mostly: one lookup brings all the indexes up
+        to date, so that the next ones take the short way)."""
+        entries, ordered = self.entries, self._ordered
+        for name, found in self._byName.items():
+            for trackId in self._added:
+                values = entries.get(trackId)
+                value = None if values is None else values.get(name)
+                if value is None:
+                    continue        # removed since, or without a value
+                if ordered:
+                    ordered.pop((name, value), None)
+                ids = found.get(value)
+                if ids is None:
+                    found[value] = {trackId}
+                else:
+                    ids.add(trackId)
+        if ordered:
+            for trackId in self._added:
+                values = entries.get(trackId)
+                if values is not None:
+                    ordered.pop(_userRunKey(values), None)
+        self._added.clear()
 
     def sortKey(self, trackId):
         """Where a pending track goes among the merged ones: after every
@@ -114,8 +113,9 @@ class PendingIndex:
             return
         self._sortKeys.pop(trackId, None)
         values = self.entries.pop(trackId)
+        self._ordered.pop(_userRunKey(values), None)
         for name, byValue in self._byName.items():
-            value = _valueOf(values, name)
+            value = values.get(name)
             self._ordered.pop((name, value), None)
             ids = byValue.get(value)
             if ids is not None:
@@ -199,21 +199,26 @@ class PendingIndex:
 
     def userTracks(self, taskId, runId, userName):
         """The (sort key, track id) pairs of a user's tracks in a run, in
-        order (a tuple, see tracksOfValue): indexed by the three values
-        at once, as the last track of a user's run is asked for again and
-        again (filtering the user's tracks took as long as the rest of
-        that lookup)."""
-        value = (userName, taskId, runId)
+        order (a tuple, see tracksOfValue). The user's tracks filtered by
+        the run are kept, none as well (most users asked for have no
+        pending track in the run): the last track of a user's run is
+        asked for again and again, and the filtering took as long as the
+        rest of that lookup."""
+        key = (USER_RUN, (userName, taskId, runId))
+        ordered = self._ordered
         if not self._added:
-            # (the short way, where no track was added since: most users
-            # asked for have no pending track in the run)
-            found = self._ordered.get((USER_RUN, value))
+            found = ordered.get(key)
             if found is not None:
                 return found
-            byUserRun = self._byName.get(USER_RUN)
-            if byUserRun is not None and value not in byUserRun:
-                return ()
-        return self.tracksOfValue(USER_RUN, value)
+        entries = self.entries
+        found = tuple(
+            pair for pair in self.tracksOfValue('userName', userName)
+            if entries[pair[1]]['taskId'] == taskId and
+            entries[pair[1]]['runId'] == runId)
+        if len(ordered) >= MOST_KEPT:
+            ordered.clear()     # (many asked for: start afresh)
+        ordered[key] = found
+        return found
 
     def lastOf(self, name, value):
         """The sort key (see sortKey) of the latest track with a value."""
@@ -229,29 +234,26 @@ def _inTime(us, low, high, times):
                 times is not None and us not in times)
 
 
-# The name of the pending index of a user's tracks in a run (see
-# PendingIndex.userTracks): its values are (userName, taskId, runId).
-USER_RUN = 'userName taskId runId'
+# What stands for a user's tracks in a run among the orders a pending
+# index keeps (see PendingIndex.userTracks), with (userName, taskId,
+# runId); and how many orders it keeps at most (a reader asking for ever
+# new users keeps no more).
+USER_RUN = 'user run'
+MOST_KEPT = 20000
 
 
-def _valueOf(values, name):
-    """A track's value of an index name (or of ``USER_RUN``), None for
-    none."""
-    if name == USER_RUN:
-        userName = values.get('userName')
-        if userName is None:
-            return None
-        return userName, values.get('taskId'), values.get('runId')
-    return values.get(name)
+def _userRunKey(values):
+    """The key of a track's user and run among the kept orders."""
+    return (USER_RUN, (values.get('userName'), values.get('taskId'),
+                       values.get('runId')))
 
 
 def _byValue(entries, name):
     """The tracks of ``entries`` (track id: index values) by their values of
     an index name (see PendingIndex.idsByValue)."""
     found = {}
-    composite = name == USER_RUN
     for trackId, values in entries.items():
-        value = _valueOf(values, name) if composite else values.get(name)
+        value = values.get(name)
         if value is not None:
             ids = found.get(value)
             if ids is None:

@@ -224,19 +224,37 @@ class PendingIndexTest(unittest.TestCase):
         pending.addAll([1, 2], [values('a', 'u', 1.0), values('b', 'u', 2.0)])
         self.assertEqual(pending.values('userName'), {'u'})
         self.assertEqual(pending._byName.keys(), {'userName'})
-        # tracks added while one name is indexed wait for the other's
+        # a track added since is indexed by the next lookup, for every
+        # name asked for before; a name asked for first, from the tracks
         pending.add(3, values('a', 'v', 3.0))
-        self.assertEqual(pending.values('taskId'), {'a', 'b'})
-        self.assertEqual(self.ids(pending, 'a'), [1, 3])
         self.assertEqual(pending._added, [3])
-        self.assertEqual(pending.values('userName'), {'u', 'v'})
+        self.assertEqual(pending.values('taskId'), {'a', 'b'})
         self.assertEqual(pending._added, [])
+        self.assertEqual(self.ids(pending, 'a'), [1, 3])
+        self.assertEqual(
+            [i for key, i in pending.tracksOfValue('userName', 'v')], [3])
         pending.add(4, values('c', 'v', 4.0))
         self.assertEqual(self.ids(pending, 'c'), [4])
-        self.assertEqual(pending._added, [4])
         self.assertEqual(
             [i for key, i in pending.tracksOfValue('userName', 'v')], [3, 4])
-        self.assertEqual(pending._added, [])
+        self.assertEqual(pending._byName.keys(), {'userName', 'taskId'})
+
+    def test_the_runs_asked_for_are_kept_up_to_a_limit(self):
+        from cybertools.tracking import pending as module
+        self.addCleanup(setattr, module, 'MOST_KEPT', module.MOST_KEPT)
+        module.MOST_KEPT = 5
+        pending = PendingIndex()
+        pending.add(1, {'taskId': 't', 'runId': 3, 'userName': 'u',
+                        'timeStamp': 1.0})
+        for run in range(20):
+            found = [i for key, i in pending.userTracks('t', run, 'u')]
+            self.assertEqual(found, [1] if run == 3 else [], run)
+            self.assertLessEqual(len(pending._ordered), 5)
+        # a track added since is in the next answer
+        pending.add(2, {'taskId': 't', 'runId': 19, 'userName': 'u',
+                        'timeStamp': 2.0})
+        self.assertEqual([i for key, i in pending.userTracks('t', 19, 'u')],
+                         [2])
 
     def test_lookups_agree_with_the_tracks_whatever_the_order(self):
         # random adds, re-adds and removals, and lookups by one name or
