@@ -30,10 +30,11 @@ class PendingIndex:
         # the ids added since those indexes were last brought up to date
         self._added = []
         self._sortKeys = {}     # track id: sort key (see sortKey)
-        # (index name, value): the (sort key, track id) of its tracks in
-        # order, a tuple, made when first asked for and dropped when a
-        # track with the value comes or goes: a reader asking again and
-        # again (a long-running process) sorts a value's tracks once
+        # (index name, value), or a user's run (see userTracks): the
+        # (sort key, track id) of its tracks in order, a tuple, made when
+        # first asked for and dropped when a track with the value comes or
+        # goes: a reader asking again and again (a long-running process)
+        # sorts a value's tracks once
         self._ordered = {}
         # how many of the tracks are crowded ones (see index.py): they stay
         self.crowded = 0
