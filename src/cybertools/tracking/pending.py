@@ -72,33 +72,32 @@ class PendingIndex:
         if found is None:
             if name == 'timeStamp':
                 return {}
-            found = self._byName[name] = _byValue(self.entries, name)
+            found = self._byName[name] = _indexed(
+                {}, name, self.entries.items())
         return found
 
     def _catchUp(self):
         """Index the tracks added since by every name asked for before (a
         few tracks each time, mostly: one lookup brings all the indexes up
         to date, so that the next ones take the short way)."""
-        entries, ordered = self.entries, self._ordered
-        for name, found in self._byName.items():
-            for trackId in self._added:
-                values = entries.get(trackId)
-                value = None if values is None else values.get(name)
-                if value is None:
-                    continue        # removed since, or without a value
-                if ordered:
-                    ordered.pop((name, value), None)
-                ids = found.get(value)
-                if ids is None:
-                    found[value] = {trackId}
-                else:
-                    ids.add(trackId)
-        if ordered:
-            for trackId in self._added:
-                values = entries.get(trackId)
+        entries = self.entries
+        # (a track removed since has no values: it is left out)
+        added = [(trackId, entries.get(trackId)) for trackId in self._added]
+        if self._ordered:
+            for trackId, values in added:
                 if values is not None:
-                    ordered.pop(_userRunKey(values), None)
+                    self._dropOrders(values)
+        for name, found in self._byName.items():
+            _indexed(found, name, added)
         self._added.clear()
+
+    def _dropOrders(self, values):
+        """Forget the kept orders a track with these values is in (it came
+        or went)."""
+        ordered = self._ordered
+        ordered.pop(_userRunKey(values), None)
+        for name in self._byName:
+            ordered.pop((name, values.get(name)), None)
 
     def sortKey(self, trackId):
         """Where a pending track goes among the merged ones: after every
@@ -114,10 +113,9 @@ class PendingIndex:
             return
         self._sortKeys.pop(trackId, None)
         values = self.entries.pop(trackId)
-        self._ordered.pop(_userRunKey(values), None)
+        self._dropOrders(values)
         for name, byValue in self._byName.items():
             value = values.get(name)
-            self._ordered.pop((name, value), None)
             ids = byValue.get(value)
             if ids is not None:
                 ids.discard(trackId)
@@ -249,12 +247,12 @@ def _userRunKey(values):
                        values.get('runId')))
 
 
-def _byValue(entries, name):
-    """The tracks of ``entries`` (track id: index values) by their values of
-    an index name (see PendingIndex.idsByValue)."""
-    found = {}
-    for trackId, values in entries.items():
-        value = values.get(name)
+def _indexed(found, name, tracks):
+    """``found`` (value: set of track ids, see PendingIndex.idsByValue)
+    with ``tracks`` ((track id, index values or None) pairs) added by
+    their values of an index name."""
+    for trackId, values in tracks:
+        value = None if values is None else values.get(name)
         if value is not None:
             ids = found.get(value)
             if ids is None:
