@@ -68,6 +68,7 @@ from cybertools.tracking.keys import appendable
 from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import keyArray
 from cybertools.tracking.keys import lastKey
+from cybertools.tracking.keys import packArray
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.keysets import KeySet
@@ -270,7 +271,7 @@ class TrackIndex(Persistent):
                 if not self._fits(name, tree, value, numbers[1::2]):
                     continue
                 kind = indexKeyKind(tree.minKey()) if tree else None
-            insert(tree, value, numbers[0::2].tobytes(), counts)
+            insert(tree, value, packArray(numbers[0::2]), counts)
             if kind is None:
                 kind = indexKeyKind(value)
 
@@ -280,8 +281,8 @@ class TrackIndex(Persistent):
         counts, users = self._countsOf('userName'), self.users
         if not self.userRuns:
             for user, pairs in byUser.items():
-                self._insertKeys(users, user, keyArray(pairs)[0::2].tobytes(),
-                                 counts)
+                keys = packArray(keyArray(pairs)[0::2])
+                self._insertKeys(users, user, keys, counts)
             return
         for user, pairs in byUser.items():
             gained = addEntries(users, user, bytes(pairs), SMALL_ENTRIES)

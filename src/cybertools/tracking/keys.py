@@ -15,20 +15,28 @@ raises ``SameTimeError`` (a ValueError) for the 65th, and the merge keeps
 such a track out of the indexes as a *crowded* one (see index.py), which
 queries find like a pending track. Nothing is refused or misordered; only
 queries over very many crowded tracks get slower.
+
+Keys, ids and run ids are stored packed, 8 bytes each, little-endian
+whatever the machine's own order, so that a storage written on one
+machine reads alike on any other.
 """
 
 import array
 import struct
+import sys
 
 SEQ_BITS = 6
 SEQ_MASK = (1 << SEQ_BITS) - 1
 KEY_OFFSET = -(1 << 63)
 
-# one number as packKeys packs it (native byte order, 64 bits)
-NUMBER = struct.Struct('=q')
+# one number as packKeys packs it (little-endian, 64 bits)
+NUMBER = struct.Struct('<q')
 KEY_BYTES = NUMBER.size
 # two of them (a key with its track or run, as a merge gathers them)
-PAIR = struct.Struct('=qq')
+PAIR = struct.Struct('<qq')
+# whether arrays (in the machine's order) are turned to and from the
+# stored order
+SWAPPED = sys.byteorder != 'little'
 
 
 class SameTimeError(ValueError):
@@ -70,15 +78,15 @@ def packKeys(numbers):
         numbers = list(numbers)
     count = len(numbers)
     if count > MAX_PACKER:
-        return array.array('q', numbers).tobytes()
+        return packArray(array.array('q', numbers))
     packer = _packers.get(count)
     if packer is None:
-        packer = _packers[count] = struct.Struct('=%iq' % count)
+        packer = _packers[count] = struct.Struct('<%iq' % count)
     try:
         return packer.pack(*numbers)
     except struct.error:
         # (the array's own error: a number out of range, or no number)
-        return array.array('q', numbers).tobytes()
+        return packArray(array.array('q', numbers))
 
 
 # struct packs numbers twice as fast as an array takes them (an array
@@ -114,5 +122,15 @@ def keyArray(packed):
     read only (a search among a value's keys reads a few)."""
     found = array.array('q')
     found.frombytes(packed)
+    if SWAPPED:
+        found.byteswap()
     return found
+
+
+def packArray(numbers):
+    """An array of 64-bit numbers (see keyArray) packed as bytes."""
+    if SWAPPED:
+        numbers = array.array('q', numbers)
+        numbers.byteswap()
+    return numbers.tobytes()
 

@@ -1,11 +1,13 @@
 """The index's LL trees written packed: what ZODB stores of them, reading
 them back, plain states and conflict resolution."""
 
-import array
 import os
 import shutil
+import struct
+import sys
 import tempfile
 import unittest
+from unittest import mock
 
 import transaction
 from BTrees.LLBTree import LLBTree
@@ -15,8 +17,12 @@ from ZODB import DB
 from ZODB.FileStorage import FileStorage
 from ZODB.POSException import ConflictError
 
+from cybertools.tracking import keys as keysModule
 from cybertools.tracking.keys import KEY_OFFSET
 from cybertools.tracking.keys import MAX_PACKER
+from cybertools.tracking.keys import NUMBER
+from cybertools.tracking.keys import keyArray
+from cybertools.tracking.keys import packArray
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.keysets import KeyBucket
@@ -60,16 +66,39 @@ class PackedStateTest(unittest.TestCase):
 
     def test_numbers_are_packed_alike_whatever_their_count(self):
         # (small counts by a struct made for the count, big ones by an
-        # array: both give the machine's 64-bit numbers one after the
-        # other)
+        # array: both give 64-bit numbers one after the other,
+        # little-endian)
         for count in (0, 1, 2, 120, MAX_PACKER, MAX_PACKER + 1, 3000):
             numbers = [-2 ** 63, 2 ** 63 - 1] + KEYS[:max(count - 2, 0)]
             numbers = numbers[:count]
-            expected = array.array('q', numbers).tobytes()
+            expected = struct.pack('<%iq' % count, *numbers)
             self.assertEqual(packKeys(numbers), expected)
             self.assertEqual(packKeys(tuple(numbers)), expected)
             self.assertEqual(packKeys(iter(numbers)), expected)
             self.assertEqual(unpackKeys(expected), numbers)
+
+    def test_the_stored_bytes_are_the_same_on_every_machine(self):
+        # (little-endian whatever the machine's order: a storage written
+        # on one machine reads alike on another)
+        self.assertEqual(packKeys([1, -2]),
+                         b'\x01' + b'\x00' * 7 + b'\xfe' + b'\xff' * 7)
+        self.assertEqual(NUMBER.pack(1), b'\x01' + b'\x00' * 7)
+        self.assertEqual(unpackKeys(b'\x00\x01' + b'\x00' * 6), [256])
+        self.assertEqual(keyArray(b'\x00\x01' + b'\x00' * 6).tolist(),
+                         [256])
+
+    def test_arrays_are_turned_to_and_from_the_stored_order(self):
+        # (what a machine of the other order does: both ways swap)
+        packed = packKeys(KEYS[:5])
+        for swapped in (False, True):
+            with mock.patch.object(keysModule, 'SWAPPED', swapped):
+                numbers = keyArray(packed)
+                self.assertEqual(packArray(numbers), packed)
+                self.assertEqual(
+                    numbers.tolist() == KEYS[:5],
+                    swapped == (sys.byteorder == 'big'))
+                self.assertEqual(packArray(numbers[1::2]),
+                                 packKeys(KEYS[1:5:2]))
 
     def test_what_is_no_64_bit_number_is_refused_as_before(self):
         with self.assertRaises(OverflowError):
