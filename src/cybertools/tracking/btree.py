@@ -608,11 +608,12 @@ class TrackingStorage(Persistent, Contained):
         if session is None:
             session = sessionOf(self)
         session.joinTransaction()
+        # (encoded first: a record refused takes no id)
+        raw = encodeRecord(record)
         lanes, records = self._trackLanes, self._records
         if trackId is None:
             trackId = lanes.newId(records, session, kind='track')
         mark = lanes.merged(trackId)
-        raw = encodeRecord(record)
         records[trackId] = raw
         lanes.counted(trackId, 1)
         _attach(self, track, trackId, record, raw, session, saved=True)

@@ -10,6 +10,11 @@ class to be read), strings must be valid Unicode (no lone surrogates:
 they cannot be encoded, so they would break every page and export that
 shows them), integers must fit in 64 bits and data may nest at most
 ``MAX_DEPTH`` levels deep.
+
+A subclass is converted before it is checked, by the base type's own
+methods: what the subclass says of itself (its comparisons, ``__float__``
+or ``__index__``) is never asked, so that a number that claims to be in
+range is checked for what it is.
 """
 
 import math
@@ -70,11 +75,12 @@ def checkRunId(value):
         return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError('runId must be an int, not %s' % type(value).__name__)
+    value = int.__index__(value)
     if value < 0:
         raise ValueError('runId must not be negative: %r' % value)
     if value > MAX_INT:
         raise ValueError('runId must fit in 64 bits: %r' % value)
-    return int.__index__(value)
+    return value
 
 
 def checkTime(value, argument):
@@ -85,6 +91,8 @@ def checkTime(value, argument):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError('%s must be seconds since the epoch (int or float), '
                         'not %s' % (argument, type(value).__name__))
+    value = float.__float__(value) if isinstance(value, float) else \
+        int.__index__(value)
     if not 0 <= value < LATEST_TIME:
         raise ValueError('%s must be between 0 (1970) and %i (the year '
                          '10000): %r' % (argument, LATEST_TIME, value))
@@ -122,7 +130,7 @@ def _copyExact(value, depth):
     """What _copyPlain does, for data of the exact plain types only (nearly
     all that comes): it raises _NotExact (or UnicodeEncodeError) for
     anything else, and _copyPlain then checks it naming where it is."""
-    if depth >= MAX_DEPTH:
+    if depth > MAX_DEPTH:
         raise _NotExact
     if type(value) is dict:
         copy = {}
@@ -170,19 +178,21 @@ def _copyPlain(value, path, depth):
     if value is None or kind is bool:
         return value
     if kind is int or (kind is not bool and isinstance(value, int)):
+        value = int.__index__(value)
         if not MIN_INT <= value <= MAX_INT:
             raise ValueError('%s: %r does not fit in 64 bits'
                              % (path, value))
-        return value if kind is int else int.__index__(value)
+        return value
     if isinstance(value, float):
+        value = float.__float__(value)
         if not math.isfinite(value):
             raise ValueError('%s: %r cannot be exported to JSON'
                              % (path, value))
-        return value if kind is float else float.__float__(value)
+        return value
     if isinstance(value, str):
         return checkString(value, path)
     if isinstance(value, (Mapping, list, tuple)):
-        if depth >= MAX_DEPTH:
+        if depth > MAX_DEPTH:
             raise ValueError('%s: data nests deeper than %i levels'
                              % (path, MAX_DEPTH))
         if isinstance(value, Mapping):
@@ -193,6 +203,10 @@ def _copyPlain(value, path, depth):
                     raise TypeError('%s: keys must be strings, not %s (%r)'
                                     % (path, type(key).__name__, key))
                 key = checkString(key, '%s: key' % path)
+                if key in copy:
+                    # (keys of a str subclass equal to others as strings)
+                    raise ValueError('%s: the key %r comes twice'
+                                     % (path, _shorten(key)))
                 copy[key] = _copyPlain(item, '%s[%r]' % (path, key),
                                        depth + 1)
             return copy
