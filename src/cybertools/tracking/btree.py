@@ -8,7 +8,6 @@ import time
 import warnings
 
 import BTrees
-from BTrees.Length import Length
 from persistent import Persistent
 from ZODB.POSException import ConflictError
 from zope.container.contained import Contained
@@ -47,6 +46,7 @@ from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.lanes import LANE_BITS
 from cybertools.tracking.lanes import LaneTrees
+from cybertools.tracking.mergeguard import PendingChanges
 from cybertools.tracking.lanes import Lanes
 from cybertools.tracking.pending import PendingIndex
 from cybertools.tracking.records import decodeRecord
@@ -363,7 +363,10 @@ class TrackingStorage(Persistent, Contained):
       tracks a save merges the tracks saved since into them, sorted, so
       that a batch writes each index bucket once. Until then a connection
       keeps the pending tracks in memory (pending.py) and every query
-      folds them in: queries are exact at all times.
+      folds them in: queries are exact at all times. A merge and a change
+      of a pending track in another transaction at the same time
+      conflict (mergeguard.py), so that no merge indexes a track as it
+      was before a change.
     - Nothing that all saves share is written by every save: counters are
       ``BTrees.Length`` objects, a run's end is derived from its tracks.
     """
@@ -394,7 +397,7 @@ class TrackingStorage(Persistent, Contained):
         self._records = LaneTrees(RecordTree)
         self._trackLanes = Lanes()
         self._index = TrackIndex(self.indexAttributes)
-        self._pendingChanges = Length()
+        self._pendingChanges = PendingChanges()
         self._runs = LaneTrees()
         self._runLanes = Lanes()
         self._taskRuns = TaskRuns()
@@ -789,6 +792,9 @@ class TrackingStorage(Persistent, Contained):
             self._trackLanes.setMerged(laneStart, trackIds[-1])
             merged += len(trackIds)
         if merged:
+            # (a change of a pending track committed at the same time
+            # conflicts: see mergeguard.py)
+            self._guardedChanges().merged()
             session.pending = None
         return merged
 
@@ -1165,8 +1171,18 @@ class TrackingStorage(Persistent, Contained):
     def _pendingTracksChanged(self, session=None):
         """A pending or crowded track (index.py) was changed, removed or
         added out of turn: every connection rebuilds its pending tracks."""
-        self._pendingChanges.change(1)
+        self._guardedChanges().change(1)
         (session or sessionOf(self)).pending = None
+
+    def _guardedChanges(self):
+        """The storage's PendingChanges (mergeguard.py). A storage made
+        before them counts in a BTrees.Length, replaced here: the storage
+        object is written once (two transactions doing so at once
+        conflict)."""
+        changes = self._pendingChanges
+        if type(changes) is not PendingChanges:
+            changes = self._pendingChanges = PendingChanges(changes())
+        return changes
 
     def _lastTrackTime(self, runId):
         """The time stamp of a run's latest track, None without tracks."""

@@ -67,6 +67,7 @@ from cybertools.tracking.keys import SameTimeError
 from cybertools.tracking.keys import appendable
 from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import keyArray
+from cybertools.tracking.keys import keyMicroseconds
 from cybertools.tracking.keys import lastKey
 from cybertools.tracking.keys import packArray
 from cybertools.tracking.keys import packKeys
@@ -528,8 +529,8 @@ class TrackIndex(Persistent):
         """Describe how this index differs from ``expected``, an index of
         the same tracks built afresh: a list of strings. Tracks are
         compared, not keys (tracks with the same time stamp may have been
-        merged in another order)."""
-        found = []
+        merged in another order), and the time of each track's key."""
+        found = _timeDifferences(self, expected)
         tracks, expectedTracks = _trackSets(self), _trackSets(expected)
         # which tracks of one time stamp are crowded depends on the order
         # of merging too: a crowded track counts as indexed
@@ -792,6 +793,26 @@ def _inRange(keys, low, high):
     start = 0 if low is None else bisect.bisect_left(keys, low)
     stop = len(keys) if high is None else bisect.bisect_right(keys, high)
     return keys[start:stop]
+
+
+def _timeDifferences(index, expected):
+    """Describe the tracks of the timeline of ``index`` that it holds at
+    another time than ``expected`` does, or more than once."""
+    found = []
+    times, twice = {}, set()
+    for key, trackId in index.timeline.items():
+        if trackId in times:
+            twice.add(trackId)
+        times[trackId] = keyMicroseconds(key)
+    expectedTimes = {trackId: keyMicroseconds(key)
+                     for key, trackId in expected.timeline.items()}
+    elsewhen = {trackId for trackId, us in times.items()
+                if expectedTimes.get(trackId, us) != us}
+    if twice:
+        found.append('timeline: twice %s' % _describe(twice))
+    if elsewhen:
+        found.append('timeline: at another time %s' % _describe(elsewhen))
+    return found
 
 
 def _trackSets(index):

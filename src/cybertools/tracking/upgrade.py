@@ -8,11 +8,11 @@ they stay), rewrites the records as JSON, drops the stored ends and builds
 the indexes anew. No id that was ever given is given again.
 """
 
-import BTrees
 
 from cybertools.tracking.index import TrackIndex
 from cybertools.tracking.lanes import LaneTrees
 from cybertools.tracking.lanes import Lanes
+from cybertools.tracking.mergeguard import PendingChanges
 from cybertools.tracking.records import PICKLE_START
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
@@ -57,7 +57,7 @@ def upgradeStorage(storage, progress=None):
     storage._records = records
     trackLanes._counts[0] = state['_trackCount']
     storage._trackLanes = trackLanes
-    storage._pendingChanges = BTrees.Length.Length()
+    storage._pendingChanges = PendingChanges()
     storage._runs = runs
     storage._runLanes = runLanes
     storage._taskRuns = taskRuns

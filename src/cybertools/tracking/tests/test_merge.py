@@ -2,18 +2,26 @@
 after a merge, in the saving connection and in others, and two merges at
 once never index a track twice or lose one."""
 
+import os
 import random
+import shutil
+import tempfile
 import unittest
 
 import transaction
+from BTrees.Length import Length
 from ZODB import DB
 from ZODB.DemoStorage import DemoStorage
+from ZODB.FileStorage import FileStorage
 from ZODB.POSException import ConflictError
 
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.keys import SEQ_MASK
+from cybertools.tracking.mergeguard import PendingChanges
 from cybertools.tracking.pending import PendingIndex
+from cybertools.tracking.records import decodeRecord
+from cybertools.tracking.records import encodeRecord
 
 
 class DatabaseTest(unittest.TestCase):
@@ -156,6 +164,133 @@ class MergeTest(DatabaseTest):
                          list(range(400)))
         tm.commit()
         self.assertEqual(storage.checkIndexes(), [])
+
+
+class MergeGuardTest(unittest.TestCase):
+    """A merge and a change of a pending track in another transaction at
+    the same time conflict (mergeguard.py); changes of pending tracks at
+    once do not. In a FileStorage, which resolves conflicts."""
+
+    def setUp(self):
+        directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory)
+        self.db = DB(FileStorage(os.path.join(directory, 'Data.fs')))
+        self.addCleanup(self.db.close)
+        with self.db.transaction() as conn:
+            conn.root()['tracks'] = storage = TrackingStorage()
+            for i, user in enumerate(('alice', 'alice', 'bob')):
+                storage.saveUserTrack('quiz', 0, user, {'n': i},
+                                      timeStamp=1700000000 + 10 * i)
+
+    connection = DatabaseTest.connection
+
+    def assertIndexed(self, storage, tm):
+        tm.begin()
+        self.assertEqual(storage.checkIndexes(), [])
+        for result in (storage.query(), storage.query(userName='alice'),
+                       storage.query(timeFrom=1700000005)):
+            stamps = [t.timeStamp for t in result]
+            self.assertEqual(stamps, sorted(stamps))
+            self.assertEqual(len(set(t.__name__ for t in result)),
+                             len(result))
+
+    def retried(self, tm, change):
+        with self.assertRaises(ConflictError):
+            tm.commit()
+        tm.abort()
+        for attempt in tm.attempts():
+            with attempt:
+                change()
+
+    def test_a_merge_and_an_update_at_once(self):
+        for mergeFirst in (True, False):
+            with self.subTest(mergeFirst=mergeFirst):
+                self.setUp()
+                one, tm1 = self.connection()
+                two, tm2 = self.connection()
+                self.assertEqual(one.indexPending(), 3)
+                two.updateTrack(two['0000001'], {'n': 9})
+                first, second = (tm1, tm2) if mergeFirst else (tm2, tm1)
+                first.commit()
+                self.retried(second, (
+                    lambda: two.updateTrack(two['0000001'], {'n': 9}))
+                    if mergeFirst else one.indexPending)
+                self.assertIndexed(one, tm1)
+                self.assertEqual(self.names(one.query(timeFrom=1700000005)),
+                                 ['0000002', '0000003', '0000001'])
+                self.assertEqual(
+                    one.getLastUserTrack('quiz', 0, 'alice').__name__,
+                    '0000001')
+                one.updateTrack(one['0000001'], {'n': 10})
+                tm1.commit()
+                self.assertIndexed(one, tm1)
+                self.assertEqual(len(one.query(userName='alice')), 2)
+
+    def test_a_merge_and_a_change_in_place_or_a_removal_at_once(self):
+        def rename(storage):
+            storage['0000001'].userName = 'carol'
+
+        def remove(storage):
+            storage.removeTrack(storage['0000001'])
+        for change in (rename, remove):
+            with self.subTest(change=change.__name__):
+                self.setUp()
+                one, tm1 = self.connection()
+                two, tm2 = self.connection()
+                one.indexPending()
+                change(two)
+                tm1.commit()
+                self.retried(tm2, lambda: change(two))
+                self.assertIndexed(one, tm1)
+                self.assertEqual(len(one.query(userName='alice')), 1)
+                self.assertEqual(len(one.query(userName='carol')),
+                                 1 if change is rename else 0)
+
+    def test_changes_of_pending_tracks_at_once_add_up(self):
+        one, tm1 = self.connection()
+        two, tm2 = self.connection()
+        counted = one._pendingChanges()
+        one.updateTrack(one['0000001'], {'n': 5})
+        two.removeTrack(two['0000003'])
+        # (what each counts, added up at the commit of the second)
+        here, there = (storage._pendingChanges() - counted
+                       for storage in (one, two))
+        tm1.commit()
+        tm2.commit()
+        tm1.begin()
+        self.assertGreater(min(here, there), 0)
+        self.assertEqual(one._pendingChanges(), counted + here + there)
+        self.assertEqual([t.data['n'] for t in one.query()], [1, 5])
+        self.assertIndexed(one, tm1)
+
+    def test_a_storage_counting_in_a_length_counts_on(self):
+        one, tm1 = self.connection()
+        one._pendingChanges = Length(7)
+        tm1.commit()
+        one['0000001'].data['n'] = 5
+        tm1.commit()
+        self.assertIs(type(one._pendingChanges), PendingChanges)
+        self.assertGreater(one._pendingChanges(), 7)
+        two, tm2 = self.connection()
+        one.indexPending()
+        two['0000002'].data['n'] = 6
+        tm1.commit()
+        with self.assertRaises(ConflictError):
+            tm2.commit()
+
+    def test_tracks_indexed_at_another_time_or_twice_are_reported(self):
+        storage, tm = self.connection()
+        storage.indexPending()
+        record = decodeRecord(storage._records[2])
+        record[3] += 1
+        storage._records[2] = encodeRecord(record)
+        timeline = storage._index.timeline
+        timeline[timeline.maxKey() + 64] = 3
+        self.assertEqual(storage.checkIndexes()[:2], [
+            'timeline: twice track 0000003',
+            'timeline: at another time tracks 0000002, 0000003'])
+
+    names = DatabaseTest.names
 
 
 class ParentTrack(Track):
