@@ -1049,9 +1049,11 @@ class TrackingStorage(Persistent, Contained):
         """Store a track changed in place (at commit, see session.py)."""
         self._reindex(trackId, track)
 
-    def _revert(self, trackId, track):
-        """Give a track object its stored state again."""
-        raw = self._records.get(trackId)
+    def _revert(self, trackId, track, raw=None):
+        """Give a track object its stored state again (that of ``raw``, its
+        record as stored, if given)."""
+        if raw is None:
+            raw = self._records.get(trackId)
         if raw is None:
             return
         record = decodeRecord(raw)
@@ -1075,6 +1077,21 @@ class TrackingStorage(Persistent, Contained):
         if trackId not in self._records:
             raise KeyError(track.__name__)
         return trackId
+
+    def _checkCurrent(self, trackId, track):
+        """Refuse to store a track object whose record another transaction
+        has changed since the object was read (a track kept from an
+        earlier transaction, not looked up again): its state would
+        overwrite that change. A ConflictError, so that the transaction is
+        retried: the abort gives the object its stored state again."""
+        read = track.__dict__.get('_stored')
+        if read is None:
+            return      # (a copy, or a track being saved)
+        stored = self._records.get(trackId)
+        if stored is not None and stored is not read and stored != read:
+            raise ConflictError(
+                'track %s was changed by another transaction after this '
+                'object of it was read' % formatTrackId(trackId))
 
     def _getRun(self, runId):
         run = self._runs.get(runId)
@@ -1126,6 +1143,7 @@ class TrackingStorage(Persistent, Contained):
         changed.data = dict(data) if overwrite else dict(track.data, **data)
         changed.timeStamp = time.time() if timeStamp is None else timeStamp
         trackId = parseTrackId(track.__name__)
+        self._checkCurrent(trackId, track)
         self._reindex(trackId, changed)
         track.__dict__.update(timeStamp=changed.timeStamp,
                               _stored=changed.__dict__['_stored'])
@@ -1136,6 +1154,7 @@ class TrackingStorage(Persistent, Contained):
 
     def _reindex(self, trackId, track):
         """Store a track object's state and move its index entries."""
+        self._checkCurrent(trackId, track)
         record, values = self._check(track)
         stored = decodeRecord(self._records[trackId])
         raw = encodeRecord(record)

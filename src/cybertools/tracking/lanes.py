@@ -100,7 +100,7 @@ class Lanes(Persistent):
         """The next id for a new entry of ``tree`` in the writer's lane."""
         txn = session.transaction_manager.get()
         state = session.ids.get(kind)
-        if state is not None and state[0] is txn:
+        if state is not None and state[0] is txn and state[1] is not None:
             nextId, lane = state[1], state[2]
         else:
             lane = session.lanes.get(kind)

@@ -314,6 +314,7 @@ class TrackSavepoint:
         session = self.session
         storage = session.storage
         session.pending = None      # the pending tracks may be others now
+        session.forgetNextIds()
         for trackId, track in list(session.dirty.items()):
             if trackId not in self.dirty:
                 del session.dirty[trackId]
@@ -378,9 +379,11 @@ class TrackSession:
         self.recent = OrderedDict()
         self.cacheSize = _cacheSize(jar)
         self.dirty = {}             # track id: changed track
-        self.flushed = {}           # track id: track stored at this commit
+        # track id: (track stored at this commit, its record before)
+        self.flushed = {}
         self.removals = {}          # track id: track to remove at commit
         self._joined = None         # the transaction we joined
+        self._hooked = None         # ... and wait to flush for
         # what a result loads its tracks with (see btree._result),
         # taken once: every attribute read from a persistent object costs as
         # much as some ten dictionary lookups
@@ -400,6 +403,10 @@ class TrackSession:
         # order key: track id, of the tracks given out by results since
         # the connection's watched state last changed (see watched.py)
         self.changes = None if jar is None else changesOf(jar)
+        if jar is not None:
+            # (before a rollback or an abort changes the timeline)
+            self.changes.listeners.append(
+                weakref.WeakMethod(self.resolveHeldKeys))
         self.checked = {}
         self.checkedAt = None
         # ids (see lanes.py): kind: lane, kind: (transaction, next, lane)
@@ -466,6 +473,15 @@ class TrackSession:
             oldId, old = recent.popitem(last=False)
             if _refcount is None or _refcount(old) > _UNHELD:
                 self._refer(oldId, old)
+
+    def forgetNextIds(self):
+        """The ids taken since a savepoint rolled back, or in an aborted
+        transaction, may be given again, in a lane that may be gone: the
+        next are looked up anew (see lanes.Lanes.newId), and the lanes
+        used in the transaction stay known (to be left if its commit
+        failed, see tpc_abort, which may come after the abort)."""
+        self.ids = {kind: (state[0], None, state[2])
+                    for kind, state in self.ids.items()}
 
     def forget(self, trackId):
         self.tracks.pop(trackId, None)
@@ -605,22 +621,42 @@ class TrackSession:
         if self._joined is not txn:
             self._joined = txn
             txn.join(self)
+        if self._hooked is not txn:
+            # (again for a change made by a before-commit hook after ours:
+            # hooks added while they run are run too)
+            self._hooked = txn
             txn.addBeforeCommitHook(self.flush)
 
     def flush(self):
-        """Store the changed tracks and make the removals asked for."""
+        """Store the changed tracks and make the removals asked for (just
+        before the commit). A change that cannot be stored dooms the
+        transaction: the commit fails with the change's error, and so does
+        every later try to commit it (the transaction forgets its
+        before-commit hooks when one fails: a second commit would have
+        stored the changes before the failure and dropped the others);
+        the abort gives the tracks their stored state again."""
+        txn = self.transaction_manager.get()
+        self._hooked = None
         storage = self.storage
-        for trackId, track in list(self.dirty.items()):
-            if trackId in self.removals or not storage._isStored(trackId):
-                self.dirty.pop(trackId)
-                continue
-            # kept until stored: an abort after a failure resets it
-            self.flushed[trackId] = track
-            storage._storeChanged(trackId, track)
-        while self.removals:
-            trackId, track = self.removals.popitem()
-            if storage._isStored(trackId):
-                storage.removeTrack(track)
+        try:
+            for trackId, track in list(self.dirty.items()):
+                if trackId in self.removals or \
+                        not storage._isStored(trackId):
+                    self.dirty.pop(trackId)
+                    continue
+                read = track.__dict__.get('_stored')
+                storage._storeChanged(trackId, track)
+                # kept until committed, with the record it was read from:
+                # an abort gives it that again (the abort may come to us
+                # before the connection's, which undoes the record)
+                self.flushed.setdefault(trackId, (track, read))
+            while self.removals:
+                trackId, track = self.removals.popitem()
+                if storage._isStored(trackId):
+                    storage.removeTrack(track)
+        except BaseException:
+            txn.doom()
+            raise
 
     # the data manager: nothing to write of our own (the changes go into
     # the storage's BTrees before the commit), changed tracks to reset when
@@ -637,14 +673,17 @@ class TrackSession:
         self._reset()
 
     def _reset(self):
-        self._joined = None
+        self._joined = self._hooked = None
         self.pending = None
+        self.forgetNextIds()
         self.removals.clear()
         dirty, self.dirty = self.dirty, {}
-        dirty.update(self.flushed)
-        self.flushed.clear()
+        flushed, self.flushed = self.flushed, {}
         for trackId, track in dirty.items():
-            self.storage._revert(trackId, track)
+            if trackId not in flushed:
+                self.storage._revert(trackId, track)
+        for trackId, (track, raw) in flushed.items():
+            self.storage._revert(trackId, track, raw)
 
     def savepoint(self):
         """Our part of a transaction's savepoint (Zope and Plone take them
@@ -652,7 +691,14 @@ class TrackSession:
         return TrackSavepoint(self)
 
     def tpc_begin(self, txn):
-        pass
+        if self.dirty or self.removals:
+            # changed after the before-commit hooks had run (by a
+            # synchronizer, say): not stored, so not committed
+            raise RuntimeError(
+                'tracks %s were changed after their changes were stored '
+                'for this commit' % ', '.join(
+                    sorted('%07i' % i for i in set(self.dirty) |
+                           set(self.removals))))
 
     def commit(self, txn):
         pass
@@ -661,7 +707,7 @@ class TrackSession:
         pass
 
     def tpc_finish(self, txn):
-        self._joined = None
+        self._joined = self._hooked = None
         self.flushed.clear()
 
     def sortKey(self):

@@ -19,6 +19,12 @@ track gives it out again without the lookups (see
 itself (``TrackSession.indexChanging``). Under concurrent writers the
 count moves with nearly every transaction, and results check every track
 as before.
+
+The same events tell a session that what a result found may be about to
+change under it: a savepoint's rollback or an abort invalidates the
+buckets changed since, and the connection's listeners (``Changes.
+listeners``) hear of it first, while the timeline is still as the result
+found it (see ``TrackSession.resolveHeldKeys``).
 """
 
 import weakref
@@ -27,10 +33,13 @@ import weakref
 class Changes:
     """How often the watched state of a connection changed."""
 
-    __slots__ = ('count', '__weakref__')
+    __slots__ = ('count', 'listeners', '__weakref__')
 
     def __init__(self):
         self.count = 0
+        # weak references to what is called before a watched object is
+        # invalidated
+        self.listeners = []
 
 
 _changes = weakref.WeakKeyDictionary()     # connection: Changes
@@ -44,12 +53,17 @@ def changesOf(jar):
     return changes
 
 
-def _changed(obj):
+def _changed(obj, invalidated=False):
     jar = obj._p_jar
     if jar is not None:
         changes = _changes.get(jar)
         if changes is not None:
             changes.count += 1
+            if invalidated:
+                for listener in changes.listeners:
+                    method = listener()
+                    if method is not None:
+                        method()
 
 
 class Watched:
@@ -63,7 +77,7 @@ class Watched:
     keeps the tracks it checked."""
 
     def _p_invalidate(self):
-        _changed(self)
+        _changed(self, invalidated=True)
         super()._p_invalidate()
 
 

@@ -10,9 +10,13 @@ import tempfile
 import tracemalloc
 import unittest
 
+from unittest import mock
+
 import transaction
+from transaction.interfaces import DoomedTransaction
 from ZODB import DB
 from ZODB.FileStorage import FileStorage
+from ZODB.POSException import ConflictError
 
 from cybertools.tracking.btree import ANONYMOUS
 from cybertools.tracking.btree import Track
@@ -299,6 +303,122 @@ class IdentityTest(DatabaseTestCase):
                          ['0000002', '0000003'])
 
 
+class CommitTest(DatabaseTestCase):
+    """A change that cannot be stored fails the commit, and every later
+    try to commit the transaction; nothing of it is stored."""
+
+    def test_a_refused_change_dooms_the_transaction(self):
+        first, second = self.storage['0000001'], self.storage['0000002']
+        first.data['n'] = 100
+        second.data['bad'] = object()
+        second.data['n'] = 200
+        with self.assertRaises(TypeError):
+            self.tm.commit()
+        with self.assertRaises(DoomedTransaction):
+            self.tm.commit()
+        self.tm.abort()
+        self.assertEqual((first.data, second.data), ({'n': 0}, {'n': 1}))
+        other, tm = self.otherStorage()
+        self.assertEqual([t.data for t in other.values()],
+                         [{'n': 0}, {'n': 1}, {'n': 2}])
+        # the next transaction commits what it changes
+        self.storage['0000003'].data['n'] = 300
+        self.tm.commit()
+        tm.begin()
+        self.assertEqual(other['0000003'].data, {'n': 300})
+
+    def test_a_change_by_a_later_before_commit_hook_is_stored(self):
+        track = self.storage['0000001']
+        track.data['n'] = 10
+        txn = self.tm.get()
+        txn.addBeforeCommitHook(lambda: self.storage['0000002'].data.update(
+            n=20))
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual([t.data['n'] for t in other.values()], [10, 20, 2])
+
+    def test_a_change_after_the_before_commit_hooks_fails_the_commit(self):
+        storage = self.storage
+
+        class Synchronizer:
+            changes = [20]
+
+            def beforeCompletion(self, txn):
+                if self.changes:
+                    storage['0000002'].data['n'] = self.changes.pop()
+
+            def afterCompletion(self, txn):
+                pass
+
+            def newTransaction(self, txn):
+                pass
+        synchronizer = Synchronizer()
+        self.tm.registerSynch(synchronizer)
+        self.storage['0000001'].data['n'] = 10
+        with self.assertRaisesRegex(RuntimeError, 'tracks 0000002 were '
+                                    'changed after their changes were'):
+            self.tm.commit()
+        self.tm.abort()
+        self.tm.unregisterSynch(synchronizer)
+        other, tm = self.otherStorage()
+        self.assertEqual([t.data['n'] for t in other.values()], [0, 1, 2])
+
+
+class HeldTrackTest(DatabaseTestCase):
+    """A track object kept from an earlier transaction, changed after
+    another connection changed the track: its state would overwrite that
+    change, so the commit fails with a ConflictError."""
+
+    def changedElsewhere(self):
+        other, tm = self.otherStorage()
+        other['0000001'].data['n'] = 7
+        other['0000001'].data['there'] = True
+        tm.commit()
+
+    def test_a_change_in_place_conflicts(self):
+        track = self.storage['0000001']
+        self.tm.commit()
+        self.changedElsewhere()
+        self.tm.begin()
+        track.data['here'] = True
+        with self.assertRaises(ConflictError):
+            self.tm.commit()
+        self.tm.abort()
+        self.assertEqual(track.data, {'n': 7, 'there': True})
+        for attempt in self.tm.attempts():
+            with attempt:
+                track.data['here'] = True
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data,
+                         {'n': 7, 'there': True, 'here': True})
+
+    def test_an_update_and_a_reindexing_conflict(self):
+        track = self.storage['0000001']
+        self.tm.commit()
+        self.changedElsewhere()
+        self.tm.begin()
+        with self.assertRaises(ConflictError):
+            self.storage.updateTrack(track, {'here': True})
+        track.userName = 'moved'
+        with self.assertRaises(ConflictError):
+            self.storage.reindexTrack(track)
+        self.tm.abort()
+        self.assertEqual((track.userName, track.data),
+                         ('u0', {'n': 7, 'there': True}))
+
+    def test_a_track_looked_up_again_is_current(self):
+        track = self.storage['0000001']
+        self.tm.commit()
+        self.changedElsewhere()
+        self.tm.begin()
+        self.assertIs(self.storage['0000001'], track)
+        track.data['here'] = True
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data,
+                         {'n': 7, 'there': True, 'here': True})
+
+
 class SavepointTest(DatabaseTestCase):
     """Zope and Plone take savepoints in many requests: after a save, and
     with changed tracks."""
@@ -362,6 +482,61 @@ class SavepointTest(DatabaseTestCase):
         savepoint.rollback()
         self.tm.commit()
         self.assertEqual(list(storage), ['0000002', '0000003'])
+
+    def test_saves_after_a_rollback_that_undid_a_new_lane(self):
+        # (the other connection holds lane 0: a save here takes a lane of
+        # its own, which the rollback undoes)
+        other, tm = self.otherStorage()
+        other.saveUserTrack('quiz', 0, 'u7', {'n': 7})
+        tm.commit()
+        storage = self.storage
+        for joinedBefore in (False, True):
+            with self.subTest(joinedBefore=joinedBefore):
+                self.tm.begin()
+                if joinedBefore:
+                    # (then the rollback is ours, not an abort)
+                    storage['0000003'].data['n'] = 3
+                sessionOf(storage).lanes.clear()
+                with mock.patch('cybertools.tracking.lanes._mayUseLaneZero',
+                                return_value=False):
+                    savepoint = self.tm.savepoint()
+                    storage.saveUserTrack('quiz', 0, 'u8', {'n': 8})
+                    savepoint.rollback()
+                    name = storage.saveUserTrack('quiz', 0, 'u9', {'n': 9})
+                self.assertGreater(parseTrackId(name), 1 << LANE_BITS)
+                self.tm.commit()
+                tm.begin()
+                self.assertEqual(other.query(userName='u9')[-1].__name__,
+                                 name)
+                self.assertGreater(other.indexPending(), 0)
+                self.assertEqual(other.query(userName='u9')[-1].__name__,
+                                 name)
+                self.assertEqual(other.checkIndexes(), [])
+                tm.commit()
+
+    def test_a_result_found_before_a_rollback_keeps_its_tracks(self):
+        storage = self.storage
+        storage.indexPending()
+        self.tm.commit()
+        for joinedBefore in (False, True):
+            with self.subTest(joinedBefore=joinedBefore):
+                if joinedBefore:
+                    storage['0000003'].data['n'] = 3
+                savepoint = self.tm.savepoint()
+                storage.updateTrack(storage['0000001'], {'x': 1})
+                result = storage.query(taskId='quiz')
+                self.assertEqual(self.names(result),
+                                 ['0000002', '0000003', '0000001'])
+                savepoint.rollback()
+                self.assertEqual(self.names(result),
+                                 ['0000002', '0000003', '0000001'])
+                self.assertEqual(result[2].__name__, '0000001')
+                self.assertEqual(self.names(storage.query(taskId='quiz')),
+                                 ['0000001', '0000002', '0000003'])
+                self.tm.abort()
+
+    def names(self, result):
+        return [t.__name__ for t in result]
 
     def test_optimistic_savepoint_after_a_save(self):
         self.storage.saveUserTrack('quiz', 0, 'u9', {'n': 9})
