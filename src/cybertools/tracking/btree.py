@@ -60,7 +60,7 @@ from cybertools.tracking.session import ownerOf
 from cybertools.tracking.session import setStoredData
 from cybertools.tracking.session import sessionOf
 from cybertools.tracking.session import storedData
-from cybertools.tracking.session import tracked
+from cybertools.tracking.session import trackedData
 from cybertools.tracking.validation import checkData
 from cybertools.tracking.validation import checkName
 from cybertools.tracking.validation import checkRunId
@@ -243,7 +243,9 @@ class Track:
             object.__setattr__(self, name, value)
             return
         if name == 'data':
-            value = tracked(value, ownerOf(self))
+            value = trackedData(value, ownerOf(self))
+        if name == 'data' or name in self.metadata_attributes:
+            session.aboutToChange(self)
         old = self.__dict__.get(name, _MISSING)
         object.__setattr__(self, name, value)
         if name == 'data' or name in self.metadata_attributes:

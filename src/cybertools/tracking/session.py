@@ -33,6 +33,9 @@ import transaction
 from transaction.interfaces import IDataManager
 from zope.interface import implementer
 
+from cybertools.tracking.validation import checkData
+from cybertools.tracking.validation import checkKey
+from cybertools.tracking.validation import checkValue
 from cybertools.tracking.watched import changesOf
 
 
@@ -48,10 +51,15 @@ class Owner:
     def undoFor(self, container):
         """A copy to restore a container from if its change is refused, or
         None: only a track of a storage in no database stores (and so may
-        refuse) each change at once."""
+        refuse) each change at once. (Asked before every change: the
+        session notes how the data's containers hang together before the
+        track's first change, see TrackSession.aboutToChange.)"""
         track = self.track
         session = None if track is None else track.__dict__.get('_session')
-        if session is None or not session.storesAtOnce:
+        if session is None:
+            return None
+        if not session.storesAtOnce:
+            session.aboutToChange(track)
             return None
         return container._copy()
 
@@ -93,8 +101,10 @@ class TrackedDict(dict):
         dict.update(self, copy)
 
     def __setitem__(self, key, value):
+        key = checkKey(key, 'data')
+        value = trackedValue(value, self._owner, 'data[%r]' % key)
         undo = self._owner.undoFor(self)
-        dict.__setitem__(self, key, tracked(value, self._owner))
+        dict.__setitem__(self, key, value)
         self._owner.changed(self, undo)
 
     def setdefault(self, key, default=None):
@@ -103,9 +113,14 @@ class TrackedDict(dict):
         return dict.__getitem__(self, key)
 
     def update(self, *args, **kw):
-        undo = self._owner.undoFor(self)
+        items = []
         for key, value in dict(*args, **kw).items():
-            dict.__setitem__(self, key, tracked(value, self._owner))
+            key = checkKey(key, 'data')
+            items.append((key, trackedValue(value, self._owner,
+                                            'data[%r]' % key)))
+        undo = self._owner.undoFor(self)
+        for key, value in items:
+            dict.__setitem__(self, key, value)
         self._owner.changed(self, undo)
 
     def __ior__(self, other):
@@ -134,25 +149,27 @@ class TrackedList(list):
 
     def __setitem__(self, index, value):
         if isinstance(index, slice):
-            value = [tracked(item, self._owner) for item in value]
+            value = [trackedValue(item, self._owner) for item in value]
         else:
-            value = tracked(value, self._owner)
+            value = trackedValue(value, self._owner)
         undo = self._owner.undoFor(self)
         list.__setitem__(self, index, value)
         self._owner.changed(self, undo)
 
     def append(self, value):
+        value = trackedValue(value, self._owner)
         undo = self._owner.undoFor(self)
-        list.append(self, tracked(value, self._owner))
+        list.append(self, value)
         self._owner.changed(self, undo)
 
     def insert(self, index, value):
+        value = trackedValue(value, self._owner)
         undo = self._owner.undoFor(self)
-        list.insert(self, index, tracked(value, self._owner))
+        list.insert(self, index, value)
         self._owner.changed(self, undo)
 
     def extend(self, values):
-        values = [tracked(value, self._owner) for value in values]
+        values = [trackedValue(value, self._owner) for value in values]
         undo = self._owner.undoFor(self)
         list.extend(self, values)
         self._owner.changed(self, undo)
@@ -219,6 +236,46 @@ def setStoredData(track, plain):
         state['data'] = storedData(track, plain)
 
 
+def structureOf(track):
+    """How the tracked containers of a track's data hang together: (dict,
+    {key: structure}) or (list, [structure or None]) for each, None where
+    the data is not tracked (yet)."""
+    data = track.__dict__.get('data')
+    if type(data) is not TrackedDict or \
+            data._owner is not track.__dict__.get('_owner'):
+        return None
+    return _structure(data)
+
+
+def _structure(container):
+    if type(container) is TrackedDict:
+        return container, {key: _structure(value)
+                           for key, value in container.items()
+                           if type(value) in _TRACKED}
+    return container, [_structure(value) if type(value) in _TRACKED
+                       else None for value in container]
+
+
+def restoreStructure(track, structure):
+    """Put the containers of a track's data back as ``structure`` (see
+    structureOf) has them; what they hold besides is left to
+    setStoredData, which fills them in place."""
+    if structure is not None:
+        track.__dict__['data'] = _rebuilt(structure)
+
+
+def _rebuilt(structure):
+    container, parts = structure
+    if type(container) is TrackedDict:
+        dict.clear(container)
+        for key, part in parts.items():
+            dict.__setitem__(container, key, _rebuilt(part))
+    else:
+        list.__setitem__(container, slice(None), [
+            None if part is None else _rebuilt(part) for part in parts])
+    return container
+
+
 def _restoreInPlace(container, plain, owner, reused):
     if type(container) is TrackedDict:
         held = dict(container)
@@ -267,6 +324,25 @@ def storedData(track, data):
 _readsDataLater = {}
 
 
+def trackedValue(value, owner, where='data'):
+    """A value put into a track's data, as it will be stored: checked and
+    made plain (``validation.checkValue``: a tuple becomes a list, a
+    subclass its base type, what cannot be stored is refused before
+    anything changes), in tracked containers. A container of the track's
+    own data stays itself: what is in it was checked when it went in."""
+    if type(value) in _TRACKED and value._owner is owner:
+        return value
+    return tracked(checkValue(value, where), owner)
+
+
+def trackedData(data, owner):
+    """New data of a track (``track.data = ...``), as trackedValue makes a
+    value of it."""
+    if type(data) is TrackedDict and data._owner is owner:
+        return data
+    return tracked(checkData(data), owner)
+
+
 def tracked(value, owner):
     """Plain data (as decoded from a record) in tracked containers."""
     if owner is None:
@@ -306,7 +382,9 @@ class TrackSavepoint:
 
     def __init__(self, session):
         self.session = session
-        self.dirty = {trackId: (track, _stateOf(track))
+        # (with how the containers of their data hang together: a
+        # rollback puts them back, see TrackSession.aboutToChange)
+        self.dirty = {trackId: (track, _stateOf(track), structureOf(track))
                       for trackId, track in session.dirty.items()}
         self.removals = dict(session.removals)
 
@@ -318,9 +396,11 @@ class TrackSavepoint:
         for trackId, track in list(session.dirty.items()):
             if trackId not in self.dirty:
                 del session.dirty[trackId]
+                session._structureBack(track)
                 storage._revert(trackId, track)
         session.flushed.clear()
-        for trackId, (track, state) in self.dirty.items():
+        for trackId, (track, state, structure) in self.dirty.items():
+            restoreStructure(track, structure)
             _restoreState(track, state)
             session.dirty[trackId] = track
         session.removals = dict(self.removals)
@@ -382,6 +462,9 @@ class TrackSession:
         # track id: (track stored at this commit, its record before)
         self.flushed = {}
         self.removals = {}          # track id: track to remove at commit
+        # track name: how the containers of a track's data hung together
+        # before its first change in this transaction (see aboutToChange)
+        self.structures = {}
         self._joined = None         # the transaction we joined
         self._hooked = None         # ... and wait to flush for
         # what a result loads its tracks with (see btree._result),
@@ -605,6 +688,26 @@ class TrackSession:
         if self.storage._isStored(trackId):
             self.storage._storeChanged(trackId, track)
 
+    def aboutToChange(self, track):
+        """A track's data or metadata are about to change: note how the
+        containers of its data hang together, before its first change in
+        the transaction, so that an abort puts them back where they were
+        (and then gives them their stored state): the lists and dicts
+        taken out of the data stay the track's, even those replaced or
+        removed meanwhile. In no database there is no abort."""
+        if self.storesAtOnce:
+            return
+        name = track.__name__
+        if name not in self.structures:
+            self.structures[name] = structureOf(track)
+
+    def _structureBack(self, track):
+        """Put the containers of a track's data back as they were before
+        its first change (see aboutToChange)."""
+        structure = self.structures.pop(track.__name__, None)
+        if structure is not None:
+            restoreStructure(track, structure)
+
     def markStored(self, trackId):
         self.dirty.pop(trackId, None)
 
@@ -681,9 +784,12 @@ class TrackSession:
         flushed, self.flushed = self.flushed, {}
         for trackId, track in dirty.items():
             if trackId not in flushed:
+                self._structureBack(track)
                 self.storage._revert(trackId, track)
         for trackId, (track, raw) in flushed.items():
+            self._structureBack(track)
             self.storage._revert(trackId, track, raw)
+        self.structures.clear()
 
     def savepoint(self):
         """Our part of a transaction's savepoint (Zope and Plone take them
@@ -709,6 +815,7 @@ class TrackSession:
     def tpc_finish(self, txn):
         self._joined = self._hooked = None
         self.flushed.clear()
+        self.structures.clear()
 
     def sortKey(self):
         return 'cybertools.tracking.session:%x' % id(self)

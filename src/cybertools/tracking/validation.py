@@ -122,6 +122,31 @@ def checkData(data):
     return _copyPlain(data, 'data', 1)
 
 
+def checkValue(value, where):
+    """A private plain copy of a value put into track data (a list or dict
+    of a track's data, or one of their items), as checkData makes it; its
+    nesting is counted from the value itself (the whole data is checked
+    again when the track is stored)."""
+    try:
+        if type(value) in (dict, list, tuple):
+            return _copyExact(value, 1)
+        return _exactItem(value, 1)
+    except (_NotExact, UnicodeEncodeError):
+        pass
+    return _copyPlain(value, where, 1)
+
+
+def checkKey(key, where):
+    """A key put into a dict of track data, as an exact str."""
+    if type(key) is str and key.isascii():
+        return key
+    key = removeSecurityProxy(key)
+    if not isinstance(key, str):
+        raise TypeError('%s: keys must be strings, not %s (%r)'
+                        % (where, type(key).__name__, key))
+    return checkString(key, '%s: key' % where)
+
+
 class _NotExact(Exception):
     """Data that _copyExact leaves to _copyPlain."""
 

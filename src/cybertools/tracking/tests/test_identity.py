@@ -265,12 +265,14 @@ class IdentityTest(DatabaseTestCase):
         self.assertEqual(storage[name].data['l'], [1, 2])
 
     def test_an_invalid_change_fails_the_commit(self):
+        # (metadata are checked at the commit; what cannot go into the
+        # data is refused at once, see DataValueTest)
         track = self.storage['0000001']
-        track.data['bad'] = object()
+        track.userName = 5
         with self.assertRaises(TypeError):
             self.tm.commit()
         self.tm.abort()
-        self.assertEqual(self.storage['0000001'].data, {'n': 0})
+        self.assertEqual(self.storage['0000001'].userName, 'u0')
 
     def test_changes_of_other_connections_are_seen(self):
         track = self.storage['0000001']
@@ -310,14 +312,15 @@ class CommitTest(DatabaseTestCase):
     def test_a_refused_change_dooms_the_transaction(self):
         first, second = self.storage['0000001'], self.storage['0000002']
         first.data['n'] = 100
-        second.data['bad'] = object()
         second.data['n'] = 200
+        second.userName = 5
         with self.assertRaises(TypeError):
             self.tm.commit()
         with self.assertRaises(DoomedTransaction):
             self.tm.commit()
         self.tm.abort()
         self.assertEqual((first.data, second.data), ({'n': 0}, {'n': 1}))
+        self.assertEqual(second.userName, 'u1')
         other, tm = self.otherStorage()
         self.assertEqual([t.data for t in other.values()],
                          [{'n': 0}, {'n': 1}, {'n': 2}])
@@ -362,6 +365,95 @@ class CommitTest(DatabaseTestCase):
         self.tm.unregisterSynch(synchronizer)
         other, tm = self.otherStorage()
         self.assertEqual([t.data['n'] for t in other.values()], [0, 1, 2])
+
+
+class DataValueTest(DatabaseTestCase):
+    """What goes into a stored track's data is what will be stored: made
+    plain and checked when it goes in."""
+
+    def test_values_are_made_as_they_will_be_stored(self):
+        class Name(str):
+            def __eq__(self, other):
+                return True
+            __hash__ = str.__hash__
+
+        track = self.storage['0000001']
+        track.data['tuple'] = ([1],)
+        track.data['tuple'][0].append(2)
+        track.data.update(name=Name('v'))
+        track.data['list'] = []
+        track.data['list'].extend([(3,), Name('w')])
+        self.assertIs(type(track.data['name']), str)
+        self.assertNotEqual(track.data['name'], 'other')
+        self.assertEqual(track.data['list'], [[3], 'w'])
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, track.data)
+        self.assertEqual(track.data['tuple'], [[1, 2]])
+
+    def test_what_cannot_be_stored_is_refused_at_once(self):
+        track = self.storage['0000001']
+        data = track.data
+        cycle = []
+        cycle.append(cycle)
+        for change, error in (
+                (lambda: data.__setitem__('x', object()), TypeError),
+                (lambda: data.__setitem__(1, 'x'), TypeError),
+                (lambda: data.update({'a': 1, 'b': 'x\ud800'}), ValueError),
+                (lambda: data.__setitem__('c', cycle), ValueError),
+                (lambda: data.setdefault('d', [2 ** 64]), ValueError),
+                (lambda: setattr(track, 'data', {'e': {1, 2}}), TypeError)):
+            with self.assertRaises(error):
+                change()
+        self.assertEqual(track.data, {'n': 0})
+        self.assertIs(track.data, data)
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'n': 0})
+
+    def test_data_nesting_too_deep_in_all_fails_the_commit(self):
+        deep = level = {}
+        for i in range(45):
+            level['k'] = level = {}
+        track = self.storage['0000001']
+        track.data['a'] = {'b': {'c': {'d': {'e': {}}}}}
+        track.data['a']['b']['c']['d']['e']['f'] = deep
+        with self.assertRaisesRegex(ValueError, 'deeper than 50'):
+            self.tm.commit()
+        self.tm.abort()
+        self.assertEqual(track.data, {'n': 0})
+
+    def test_containers_replaced_stay_the_tracks_after_an_abort(self):
+        track = self.storage['0000001']
+        track.data['l'] = [1]
+        self.tm.commit()
+        data, items = track.data, track.data['l']
+        track.data = {'z': 1}
+        track.data['l'] = [9]
+        self.tm.abort()
+        self.assertIs(track.data, data)
+        self.assertIs(track.data['l'], items)
+        self.assertEqual(data, {'n': 0, 'l': [1]})
+        items.append(2)
+        del data['n']
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'l': [1, 2]})
+
+    def test_containers_replaced_stay_the_tracks_after_a_rollback(self):
+        track = self.storage['0000001']
+        track.data['l'] = [1]
+        data, items = track.data, track.data['l']
+        savepoint = self.tm.savepoint()
+        data.pop('l')
+        track.data = {'z': 1}
+        savepoint.rollback()
+        self.assertIs(track.data, data)
+        self.assertIs(track.data['l'], items)
+        items.append(2)
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        self.assertEqual(other['0000001'].data, {'n': 0, 'l': [1, 2]})
 
 
 class HeldTrackTest(DatabaseTestCase):
