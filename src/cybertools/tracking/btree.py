@@ -1158,21 +1158,38 @@ class TrackingStorage(Persistent, Contained):
         """Store a track object's state and move its index entries."""
         self._checkCurrent(trackId, track)
         record, values = self._check(track)
-        stored = decodeRecord(self._records[trackId])
-        raw = encodeRecord(record)
+        raw = self._records[trackId]
+        stored = decodeRecord(raw)
         if record != stored:
-            self._unindex(trackId, stored)
-            self._records[trackId] = raw
-            if trackId <= self._trackLanes.merged(trackId):
-                sessionOf(self).indexChanging()
-                if not self._index.add(trackId, values):
-                    self._pendingTracksChanged()
-            else:
-                self._pendingTracksChanged()
-        else:
-            raw = self._records[trackId]
+            before = self._indexValues(trackId, stored)
+            if values != before:
+                self._moveEntries(trackId, stored, before, values)
+            # (else only what no index holds changed: the data, mostly)
+            raw = self._records[trackId] = encodeRecord(record)
         track.__dict__['_stored'] = raw
         sessionOf(self).markStored(trackId)
+
+    def _moveEntries(self, trackId, stored, before, values):
+        """Move the index entries of a stored track (of record ``stored``)
+        from its index values ``before`` to new ones."""
+        if trackId > self._trackLanes.merged(trackId):
+            # pending: every connection reads its values anew
+            self._pendingTracksChanged()
+            return
+        index = self._index
+        key = index.keyOf(trackId, stored[3])
+        if key is not None and microseconds(values['timeStamp']) == \
+                microseconds(before['timeStamp']):
+            # the same time: it keeps its key, and so its place among the
+            # tracks of that time (save order)
+            sessionOf(self).indexChanging()
+            index.remove(key, before)
+            index.add(trackId, values, key)
+            return
+        self._unindex(trackId, stored)
+        sessionOf(self).indexChanging()
+        if not index.add(trackId, values):
+            self._pendingTracksChanged()
 
     def _unindex(self, trackId, record):
         """Take a stored track out of the indexes (or out of the pending

@@ -174,13 +174,15 @@ class TrackIndex(Persistent):
                                 % (high - low + 1, timeStamp))
         return last + 1
 
-    def add(self, trackId, values):
-        """Index one track; return False if it is crowded instead."""
-        try:
-            key = self.newKey(values['timeStamp'])
-        except SameTimeError:
-            self._crowd(trackId)
-            return False
+    def add(self, trackId, values, key=None):
+        """Index one track (under ``key``, if given: the key it had);
+        return False if it is crowded instead."""
+        if key is None:
+            try:
+                key = self.newKey(values['timeStamp'])
+            except SameTimeError:
+                self._crowd(trackId)
+                return False
         self.timeline[key] = trackId
         for name in self.values.keys():
             value = values.get(name)

@@ -246,6 +246,19 @@ class MergeGuardTest(unittest.TestCase):
                 self.assertEqual(len(one.query(userName='carol')),
                                  1 if change is rename else 0)
 
+    def test_a_merge_and_a_change_of_data_alone_at_once(self):
+        # (no index holds the data: both commit, and all is indexed)
+        one, tm1 = self.connection()
+        two, tm2 = self.connection()
+        one.indexPending()
+        two['0000001'].data['n'] = 9
+        tm1.commit()
+        tm2.commit()
+        self.assertIndexed(one, tm1)
+        self.assertEqual(one['0000001'].data, {'n': 9})
+        self.assertEqual(self.names(one.query(userName='alice')),
+                         ['0000001', '0000002'])
+
     def test_changes_of_pending_tracks_at_once_add_up(self):
         one, tm1 = self.connection()
         two, tm2 = self.connection()
@@ -267,13 +280,13 @@ class MergeGuardTest(unittest.TestCase):
         one, tm1 = self.connection()
         one._pendingChanges = Length(7)
         tm1.commit()
-        one['0000001'].data['n'] = 5
+        one['0000001'].userName = 'carol'
         tm1.commit()
         self.assertIs(type(one._pendingChanges), PendingChanges)
         self.assertGreater(one._pendingChanges(), 7)
         two, tm2 = self.connection()
         one.indexPending()
-        two['0000002'].data['n'] = 6
+        two['0000002'].userName = 'dave'
         tm1.commit()
         with self.assertRaises(ConflictError):
             tm2.commit()
@@ -486,6 +499,30 @@ class MixedKindsTest(unittest.TestCase):
 class OrderTest(unittest.TestCase):
     """Merged and pending tracks come in one order: by time stamp, then
     by save order; the same in every way of reading a result."""
+
+    def test_a_change_that_keeps_the_time_keeps_the_place(self):
+        # (tracks of one time stamp in save order, however merged)
+        for merged in (False, True):
+            with self.subTest(merged=merged):
+                storage = TrackingStorage()
+                for user in ('a', 'b', 'c'):
+                    storage.saveUserTrack('quiz', 0, user, {},
+                                          timeStamp=1700000000)
+                if merged:
+                    storage.indexPending()
+                storage.setTrackData(storage['0000002'], {'x': 1})
+                storage['0000003'].data['y'] = 2
+                storage['0000001'].userName = 'd'
+                storage.indexPending()
+                for result in (storage.query(taskId='quiz'),
+                               storage.query(timeFrom=1700000000),
+                               storage.query()):
+                    self.assertEqual([t.__name__ for t in result],
+                                     ['0000001', '0000002', '0000003'])
+                self.assertEqual([t.__name__ for t in
+                                  storage.query(userName='d')], ['0000001'])
+                self.assertEqual(storage.query(userName='a'), [])
+                self.assertEqual(storage.checkIndexes(), [])
 
     def test_merged_and_pending_in_one_order(self):
         rnd = random.Random(7)
