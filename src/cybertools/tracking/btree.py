@@ -1201,7 +1201,7 @@ class TrackingStorage(Persistent, Contained):
                 sessionOf(self).indexChanging()
                 index.remove(key, self._indexValues(trackId, record))
             elif trackId in index.crowdedIds():
-                index.removeCrowded(trackId)
+                index.removeCrowded(trackId, record[3])
                 self._pendingTracksChanged()
         else:
             self._pendingTracksChanged()

@@ -27,7 +27,13 @@ an order key (keys.py), so all of this lives in the C-level BTrees of the
     keys for one microsecond (``keys.SEQ_MASK`` + 1) share its time stamp,
     as an import of time stamps in whole seconds can give. They are in no
     other index: every connection keeps them with its pending tracks, so
-    queries find them, in order, like those.
+    queries find them, in order, like those;
+``crowdedTimes``
+    the microseconds of the crowded tracks, with how many each: a track
+    of such a time saved later is crowded too (a key freed by a removal
+    would put it before them: they stand after every key of their time).
+    An index made before has none, until its first crowded track (or a
+    reindexing, where it has crowded tracks already).
 
 There is no index from a task to its users (the original had one, and
 the first versions of this one): every merge wrote a bucket of it for
@@ -69,6 +75,7 @@ from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import keyArray
 from cybertools.tracking.keys import keyMicroseconds
 from cybertools.tracking.keys import lastKey
+from cybertools.tracking.keys import microseconds
 from cybertools.tracking.keys import packArray
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
@@ -114,9 +121,11 @@ def valueIndexNames(names):
 class TrackIndex(Persistent):
     """See the module's docstring. All state is in BTrees, so merging and
     reindexing tracks never writes this object (but for the first crowded
-    track of an index made before there were crowded tracks)."""
+    track of an index made before there were crowded tracks, or before
+    their times were kept)."""
 
     crowded = None
+    crowdedTimes = None
     counts = None
     userRuns = False
 
@@ -132,6 +141,7 @@ class TrackIndex(Persistent):
         # indexed under it, and reported by checkIndexes
         self.refused = OO.BTree()
         self.crowded = II.TreeSet()
+        self.crowdedTimes = II.BTree()
         self.userRuns = True
         self.counts = OO.BTree()
         self.counts['userName'] = OO.BTree()
@@ -163,6 +173,10 @@ class TrackIndex(Persistent):
         before with the same time stamp."""
         low = firstKey(timeStamp)
         high = low + SEQ_MASK
+        times = self.crowdedTimes
+        if times and microseconds(timeStamp) in times:
+            raise SameTimeError('tracks with the time stamp %r are crowded: '
+                                'so are those saved later' % (timeStamp,))
         try:
             last = self.timeline.maxKey(high)
         except ValueError:      # no key that low
@@ -181,7 +195,7 @@ class TrackIndex(Persistent):
             try:
                 key = self.newKey(values['timeStamp'])
             except SameTimeError:
-                self._crowd(trackId)
+                self._crowd(trackId, values['timeStamp'])
                 return False
         self.timeline[key] = trackId
         for name in self.values.keys():
@@ -192,10 +206,17 @@ class TrackIndex(Persistent):
                               PAIR.pack(key, values['runId'])})
         return True
 
-    def _crowd(self, trackId):
+    def _crowd(self, trackId, timeStamp):
         if self.crowded is None:
             self.crowded = self.family.II.TreeSet()
+        if self.crowdedTimes is None and not self.crowded:
+            # (an index made before, with no crowded track yet)
+            self.crowdedTimes = self.family.II.BTree()
         self.crowded.insert(trackId)
+        times = self.crowdedTimes
+        if times is not None:
+            us = microseconds(timeStamp)
+            times[us] = times.get(us, 0) + 1
 
     def crowdedIds(self):
         return () if self.crowded is None else self.crowded
@@ -220,11 +241,14 @@ class TrackIndex(Persistent):
         # the highest key so far: a track later than it (mostly all of
         # them) takes the first key of its time stamp, with no lookup
         top = timeline.maxKey() if timeline else None
+        # (a time with crowded tracks takes no key: see newKey)
+        crowdedTimes = self.crowdedTimes or ()
         crowded = []
         for trackId in trackIds:
             values = valuesOf[trackId]
             key = firstKey(values['timeStamp'])
-            if top is not None and key <= top:
+            if top is not None and key <= top or crowdedTimes and \
+                    microseconds(values['timeStamp']) in crowdedTimes:
                 try:
                     key = self.newKey(values['timeStamp'])
                 except SameTimeError:
@@ -251,7 +275,7 @@ class TrackIndex(Persistent):
             self._insertValueKeys(name, found)
         self._insertUserKeys(byUser)
         for trackId in crowded:
-            self._crowd(trackId)
+            self._crowd(trackId, valuesOf[trackId]['timeStamp'])
         return crowded
 
     def _countsOf(self, name):
@@ -342,8 +366,15 @@ class TrackIndex(Persistent):
             else:
                 del counts[user]
 
-    def removeCrowded(self, trackId):
+    def removeCrowded(self, trackId, timeStamp):
         self.crowded.remove(trackId)
+        times = self.crowdedTimes
+        us = microseconds(timeStamp)
+        if times is not None and us in times:
+            if times[us] > 1:
+                times[us] -= 1
+            else:
+                del times[us]
 
     def keys(self, tree, value):
         """The keys stored under a value (None if there are none), as a

@@ -737,6 +737,43 @@ class CrowdedTest(unittest.TestCase):
         self.storage.reindexTracks()
         self.assertAllFound(self.storage, self.names)
 
+    def test_a_later_track_of_the_time_stands_after_the_crowded_ones(self):
+        # (also where a removal freed a key of the time, or all of them)
+        storage = self.storage
+        storage.indexPending()
+        names = list(self.names)
+        for count in (1, self.KEYS):
+            # the last key of the time, then every key of it
+            removed = [t.__name__ for t in storage.query(
+                taskId='t', timeFromTo=(self.STAMP, self.STAMP))
+                if int(t.__name__) not in storage._index.crowdedIds()]
+            for name in removed[-count:]:
+                storage.removeTrack(storage[name])
+                names.remove(name)
+            names.append(storage.saveUserTrack('t', 0, 'new', {},
+                                               timeStamp=self.STAMP))
+            storage.indexPending()
+            self.assertInOrder(storage, names)
+        for name in names:
+            storage.removeTrack(storage[name])
+        self.assertEqual(len(storage._index.crowdedTimes), 0)
+        # no crowded track left: the time takes keys again
+        name = storage.saveUserTrack('t', 0, 'new', {}, timeStamp=self.STAMP)
+        storage.indexPending()
+        self.assertEqual(list(storage._index.crowdedIds()), [])
+        self.assertInOrder(storage, [name])
+
+    def assertInOrder(self, storage, names):
+        self.assertEqual([t.__name__ for t in storage.query(taskId='t')],
+                         [storage.query(userName='early')[0].__name__] +
+                         names +
+                         [storage.query(userName='late')[0].__name__])
+        self.assertEqual([t.__name__ for t in storage.query(
+            timeFromTo=(self.STAMP, self.STAMP))], names)
+        self.assertEqual(storage.getLastUserTrack('t', 0, 'new').__name__,
+                         names[-1])
+        self.assertEqual(storage.checkIndexes(), [])
+
     def test_a_result_kept_when_a_crowded_track_gets_a_key(self):
         storage = self.storage
         storage.indexPending()
