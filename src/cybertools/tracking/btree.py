@@ -654,10 +654,11 @@ class TrackingStorage(Persistent, Contained):
         trackId = self._trackIdOf(track)
         record = decodeRecord(self._records[trackId])
         self._unindex(trackId, record)
+        raw = self._records[trackId]
         del self._records[trackId]
         self._trackLanes.removed(trackId)
         self._trackLanes.counted(trackId, -1)
-        sessionOf(self).forget(trackId)
+        sessionOf(self).removedHere(trackId, raw)
         notify(TrackRemovedEvent(track, self, track.__name__))
 
     # the original's names for these, as its users call them
@@ -1146,6 +1147,7 @@ class TrackingStorage(Persistent, Contained):
         changed.timeStamp = time.time() if timeStamp is None else timeStamp
         trackId = parseTrackId(track.__name__)
         self._checkCurrent(trackId, track)
+        sessionOf(self).storedHere(trackId, track, self._records[trackId])
         self._reindex(trackId, changed)
         track.__dict__.update(timeStamp=changed.timeStamp,
                               _stored=changed.__dict__['_stored'])
@@ -1165,6 +1167,9 @@ class TrackingStorage(Persistent, Contained):
             if values != before:
                 self._moveEntries(trackId, stored, before, values)
             # (else only what no index holds changed: the data, mostly)
+            if '_stored' in track.__dict__:
+                # (a track object in use, not a copy: see _update)
+                sessionOf(self).storedHere(trackId, track, raw)
             raw = self._records[trackId] = encodeRecord(record)
         track.__dict__['_stored'] = raw
         sessionOf(self).markStored(trackId)

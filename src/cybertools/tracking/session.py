@@ -31,6 +31,7 @@ from collections import OrderedDict
 
 import transaction
 from transaction.interfaces import IDataManager
+from ZODB.POSException import ConflictError
 from zope.interface import implementer
 
 from cybertools.tracking.validation import checkData
@@ -102,7 +103,8 @@ class TrackedDict(dict):
 
     def __setitem__(self, key, value):
         key = checkKey(key, 'data')
-        value = trackedValue(value, self._owner, 'data[%r]' % key)
+        value = trackedValue(value, self._owner, 'data[%r]' % key, self,
+                             _idsOf([dict.get(self, key)]))
         undo = self._owner.undoFor(self)
         dict.__setitem__(self, key, value)
         self._owner.changed(self, undo)
@@ -112,12 +114,15 @@ class TrackedDict(dict):
             self[key] = default
         return dict.__getitem__(self, key)
 
-    def update(self, *args, **kw):
+    def update(*args, **kw):
+        # (``self`` taken from the arguments: a key may be named so)
+        self, *args = args
         items = []
         for key, value in dict(*args, **kw).items():
             key = checkKey(key, 'data')
-            items.append((key, trackedValue(value, self._owner,
-                                            'data[%r]' % key)))
+            items.append((key, trackedValue(
+                value, self._owner, 'data[%r]' % key, self,
+                _idsOf([dict.get(self, key)]))))
         undo = self._owner.undoFor(self)
         for key, value in items:
             dict.__setitem__(self, key, value)
@@ -148,28 +153,35 @@ class TrackedList(list):
         list.__setitem__(self, slice(None), copy)
 
     def __setitem__(self, index, value):
+        owner = self._owner
         if isinstance(index, slice):
-            value = [trackedValue(item, self._owner) for item in value]
+            # (each of the lists and dicts replaced may stand in the slice
+            # again, once)
+            kept = _idsOf(list.__getitem__(self, index))
+            value = [trackedValue(item, owner, 'data', self, kept)
+                     for item in list(value)]
         else:
-            value = trackedValue(value, self._owner)
-        undo = self._owner.undoFor(self)
+            value = trackedValue(value, owner, 'data', self,
+                                 _idsOf([list.__getitem__(self, index)]))
+        undo = owner.undoFor(self)
         list.__setitem__(self, index, value)
-        self._owner.changed(self, undo)
+        owner.changed(self, undo)
 
     def append(self, value):
-        value = trackedValue(value, self._owner)
+        value = trackedValue(value, self._owner, 'data', self)
         undo = self._owner.undoFor(self)
         list.append(self, value)
         self._owner.changed(self, undo)
 
     def insert(self, index, value):
-        value = trackedValue(value, self._owner)
+        value = trackedValue(value, self._owner, 'data', self)
         undo = self._owner.undoFor(self)
         list.insert(self, index, value)
         self._owner.changed(self, undo)
 
     def extend(self, values):
-        values = [trackedValue(value, self._owner) for value in values]
+        values = [trackedValue(value, self._owner, 'data', self)
+                  for value in list(values)]
         undo = self._owner.undoFor(self)
         list.extend(self, values)
         self._owner.changed(self, undo)
@@ -178,8 +190,13 @@ class TrackedList(list):
         self.extend(values)
         return self
 
+    def __imul__(self, count):
+        # (the lists and dicts in it repeated as copies, see trackedValue)
+        self[:] = list(self) * count
+        return self
+
     for _name in ('__delitem__', 'pop', 'remove', 'clear', 'sort',
-                  'reverse', '__imul__'):
+                  'reverse'):
         locals()[_name] = _mutator(list, _name)
     del _name
 
@@ -324,15 +341,47 @@ def storedData(track, data):
 _readsDataLater = {}
 
 
-def trackedValue(value, owner, where='data'):
-    """A value put into a track's data, as it will be stored: checked and
-    made plain (``validation.checkValue``: a tuple becomes a list, a
-    subclass its base type, what cannot be stored is refused before
-    anything changes), in tracked containers. A container of the track's
-    own data stays itself: what is in it was checked when it went in."""
+def trackedValue(value, owner, where='data', into=None, kept=None):
+    """A value put into a track's data (into the container ``into``), as it
+    will be stored: checked and made plain (``validation.checkValue``: a
+    tuple becomes a list, a subclass its base type, what cannot be stored
+    is refused before anything changes), in tracked containers.
+
+    A list or dict of the track's own data goes in as itself where it is
+    not in the data (taken out before) or stands where it goes (its id in
+    ``kept``, taken from there once), as a copy where it is in the data
+    elsewhere: one object at two places would be stored as two, and read
+    back so. Into itself it cannot go."""
     if type(value) in _TRACKED and value._owner is owner:
-        return value
+        if into is not None and _holds(value, into):
+            raise ValueError('%s: a list or dict of the data cannot go '
+                             'into itself' % where)
+        if kept and id(value) in kept:
+            kept.discard(id(value))
+            return value
+        track = owner.track
+        data = None if track is None else track.__dict__.get('data')
+        if data is None or not _holds(data, value):
+            return value
     return tracked(checkValue(value, where), owner)
+
+
+def _idsOf(values):
+    """The ids of the tracked containers among values (a set)."""
+    return {id(value) for value in values if type(value) in _TRACKED}
+
+
+def _holds(container, target):
+    """Whether ``target`` is ``container`` or in it (tracked containers
+    only are looked into)."""
+    if container is target:
+        return True
+    if type(container) not in _TRACKED:
+        return False
+    items = container.values() if type(container) is TrackedDict \
+        else container
+    return any(_holds(item, target) for item in items
+               if type(item) in _TRACKED)
 
 
 def trackedData(data, owner):
@@ -372,38 +421,45 @@ def tracked(value, owner):
 
 
 class TrackSavepoint:
-    """What rolling back to a savepoint needs of a session: the changed
-    tracks with their state then, and the removals asked for.
+    """What rolling back to a savepoint needs of a session: the tracks
+    touched so far (changed, stored or removed in the transaction) with
+    their state then and how the containers of their data hung together,
+    and the session's books of the transaction.
 
-    ZODB rolls the storage's BTrees back; then the tracks changed since the
-    savepoint get their stored state again, those changed before it their
-    state at the savepoint, and every other track is checked against the
-    stored state when it is next used (as after an abort)."""
+    A rollback gives the tracks touched since the savepoint their state of
+    before (see TrackSession._revertTouched), those touched before it
+    their state at the savepoint, a track removed since is the one in use
+    again, and every other track is checked against the stored state when
+    it is next used (as after an abort). None of it reads the storage's
+    BTrees, which ZODB may roll back before or after."""
 
     def __init__(self, session):
         self.session = session
-        # (with how the containers of their data hang together: a
-        # rollback puts them back, see TrackSession.aboutToChange)
-        self.dirty = {trackId: (track, _stateOf(track), structureOf(track))
-                      for trackId, track in session.dirty.items()}
+        self.states = {trackId: (track, _stateOf(track), structureOf(track))
+                       for trackId, track in session.touched().items()}
+        self.dirty = set(session.dirty)
+        self.stored = dict(session.stored)
+        self.removed = dict(session.removed)
         self.removals = dict(session.removals)
+        self.structures = dict(session.structures)
 
     def rollback(self):
         session = self.session
-        storage = session.storage
         session.pending = None      # the pending tracks may be others now
         session.forgetNextIds()
-        for trackId, track in list(session.dirty.items()):
-            if trackId not in self.dirty:
-                del session.dirty[trackId]
-                session._structureBack(track)
-                storage._revert(trackId, track)
-        session.flushed.clear()
-        for trackId, (track, state, structure) in self.dirty.items():
+        for trackId in session.touched().keys() - self.states.keys():
+            session._revertTouched(trackId)
+        for trackId, (track, state, structure) in self.states.items():
             restoreStructure(track, structure)
             _restoreState(track, state)
-            session.dirty[trackId] = track
+            if trackId in session.removed and trackId not in self.removed:
+                session.add(trackId, track)
+        session.dirty = {trackId: self.states[trackId][0]
+                         for trackId in self.dirty}
+        session.stored = dict(self.stored)
+        session.removed = dict(self.removed)
         session.removals = dict(self.removals)
+        session.structures = dict(self.structures)
 
 
 def _stateOf(track):
@@ -458,9 +514,13 @@ class TrackSession:
         # track id: track, the most recently used last
         self.recent = OrderedDict()
         self.cacheSize = _cacheSize(jar)
-        self.dirty = {}             # track id: changed track
-        # track id: (track stored at this commit, its record before)
-        self.flushed = {}
+        # what the transaction did (undone by an abort, see _reset):
+        self.dirty = {}             # track id: track changed, to store
+        # track id: (track whose record the transaction changed, the
+        # record before that)
+        self.stored = {}
+        # track id: (track the transaction removed, its record)
+        self.removed = {}
         self.removals = {}          # track id: track to remove at commit
         # track name: how the containers of a track's data hung together
         # before its first change in this transaction (see aboutToChange)
@@ -570,6 +630,49 @@ class TrackSession:
         self.tracks.pop(trackId, None)
         self.recent.pop(trackId, None)
         self.dirty.pop(trackId, None)
+
+    def removedHere(self, trackId, raw):
+        """A stored track (of record ``raw``) is removed in this
+        transaction: an abort makes the one in use the one in use again."""
+        track = self.get(trackId)
+        self.forget(trackId)
+        if track is not None and not self.storesAtOnce:
+            self.removed.setdefault(trackId, (track, raw))
+            self.joinTransaction()
+
+    def storedHere(self, trackId, track, raw):
+        """The record of a track (``raw`` before) is changed in this
+        transaction: an abort gives the track that state again."""
+        if not self.storesAtOnce:
+            self.stored.setdefault(trackId, (track, raw))
+            self.joinTransaction()
+
+    def touched(self):
+        """The tracks changed, stored or removed in this transaction, by
+        id."""
+        found = {trackId: track for trackId, (track, raw)
+                 in self.removed.items()}
+        found.update((trackId, track) for trackId, (track, raw)
+                     in self.stored.items())
+        found.update(self.dirty)
+        return found
+
+    def _revertTouched(self, trackId):
+        """Give a track touched in this transaction (or since a savepoint)
+        the state it had before: the record before the transaction stored
+        or removed it, else (changed only) the record as stored, which the
+        transaction did not change; a track removed is the one in use
+        again."""
+        track = self.dirty.get(trackId)
+        raw = None
+        for books in (self.removed, self.stored):
+            entry = books.get(trackId)
+            if entry is not None:
+                track, raw = entry
+        self._structureBack(track)
+        self.storage._revert(trackId, track, raw)
+        if trackId in self.removed:
+            self.add(trackId, track)
 
     @property
     def storesAtOnce(self):
@@ -699,7 +802,11 @@ class TrackSession:
             return
         name = track.__name__
         if name not in self.structures:
-            self.structures[name] = structureOf(track)
+            structure = structureOf(track)
+            # (data not read yet has no containers to put back: noted at
+            # the next change, once read)
+            if structure is not None:
+                self.structures[name] = structure
 
     def _structureBack(self, track):
         """Put the containers of a track's data back as they were before
@@ -717,13 +824,16 @@ class TrackSession:
 
     def joinTransaction(self):
         """Take part in the current transaction (to hear of its abort)."""
-        self._join()
-
-    def _join(self):
         txn = self.transaction_manager.get()
         if self._joined is not txn:
             self._joined = txn
             txn.join(self)
+        return txn
+
+    def _join(self):
+        """Take part in the current transaction, with something to store
+        before it commits (see flush)."""
+        txn = self.joinTransaction()
         if self._hooked is not txn:
             # (again for a change made by a before-commit hook after ours:
             # hooks added while they run are run too)
@@ -743,16 +853,14 @@ class TrackSession:
         storage = self.storage
         try:
             for trackId, track in list(self.dirty.items()):
-                if trackId in self.removals or \
-                        not storage._isStored(trackId):
+                if trackId in self.removals or trackId in self.removed:
                     self.dirty.pop(trackId)
                     continue
-                read = track.__dict__.get('_stored')
+                if not storage._isStored(trackId):
+                    raise ConflictError(
+                        'track %07i was removed after this object of it '
+                        'was read' % trackId)
                 storage._storeChanged(trackId, track)
-                # kept until committed, with the record it was read from:
-                # an abort gives it that again (the abort may come to us
-                # before the connection's, which undoes the record)
-                self.flushed.setdefault(trackId, (track, read))
             while self.removals:
                 trackId, track = self.removals.popitem()
                 if storage._isStored(trackId):
@@ -780,15 +888,9 @@ class TrackSession:
         self.pending = None
         self.forgetNextIds()
         self.removals.clear()
-        dirty, self.dirty = self.dirty, {}
-        flushed, self.flushed = self.flushed, {}
-        for trackId, track in dirty.items():
-            if trackId not in flushed:
-                self._structureBack(track)
-                self.storage._revert(trackId, track)
-        for trackId, (track, raw) in flushed.items():
-            self._structureBack(track)
-            self.storage._revert(trackId, track, raw)
+        for trackId in self.touched():
+            self._revertTouched(trackId)
+        self.dirty, self.stored, self.removed = {}, {}, {}
         self.structures.clear()
 
     def savepoint(self):
@@ -814,7 +916,8 @@ class TrackSession:
 
     def tpc_finish(self, txn):
         self._joined = self._hooked = None
-        self.flushed.clear()
+        self.stored.clear()
+        self.removed.clear()
         self.structures.clear()
 
     def sortKey(self):

@@ -456,6 +456,159 @@ class DataValueTest(DatabaseTestCase):
         self.assertEqual(other['0000001'].data, {'n': 0, 'l': [1, 2]})
 
 
+class OwnContainerTest(DatabaseTestCase):
+    """A list or dict of a track's data put into the data again: as itself
+    where it was taken out (or stands where it goes), as a copy where it is
+    in the data elsewhere, never into itself."""
+
+    def setUp(self):
+        super().setUp()
+        self.track = self.storage['0000001']
+        self.track.data['l'] = [[0]]
+        self.tm.commit()
+        self.data = self.track.data
+
+    def stored(self):
+        other, tm = self.otherStorage()
+        return other['0000001'].data
+
+    def test_into_itself_is_refused(self):
+        data, items = self.data, self.data['l']
+        for change in (lambda: items.append(items),
+                       lambda: items[0].append(items),
+                       lambda: data.__setitem__('self', data),
+                       lambda: items.extend([items[0], items]),
+                       lambda: data.update(x=data)):
+            with self.assertRaisesRegex(ValueError, 'cannot go into itself'):
+                change()
+        self.assertEqual(data, {'n': 0, 'l': [[0]]})
+        self.tm.savepoint()
+        self.tm.commit()
+
+    def test_at_a_second_place_it_is_a_copy(self):
+        data, items = self.data, self.data['l']
+        data['m'] = items
+        items *= 2
+        items.append(items[0])
+        self.assertIsNot(data['m'], items)
+        self.assertIsNot(items[1], items[0])
+        items[0].append(1)
+        self.tm.commit()
+        self.assertEqual(self.stored(), data)
+        self.assertEqual(data['l'], [[0, 1], [0], [0]])
+
+    def test_where_it_stands_or_taken_out_it_is_itself(self):
+        data, items = self.data, self.data['l']
+        inner = items[0]
+        data['l'] = items
+        items[:] = reversed(items)
+        items[0] = inner
+        moved = data.pop('l')
+        data.update(m=moved)
+        self.assertIs(data['m'], items)
+        self.assertIs(items[0], inner)
+        inner.append(1)
+        data.update(self=1)
+        self.tm.commit()
+        self.assertEqual(self.stored(), {'n': 0, 'm': [[0, 1]], 'self': 1})
+
+
+class TouchedTrackTest(DatabaseTestCase):
+    """A track stored or removed in a transaction, held, is given its state
+    of before by an abort or a rollback, whichever joined the transaction
+    first, the connection or the storage's session."""
+
+    def changes(self):
+        storage = self.storage
+        yield 'update', lambda t: storage.updateTrack(t, {'n': 33})
+        yield 'setTrackData', lambda t: storage.setTrackData(t, {'n': 33})
+
+        def reindex(track):
+            track.userName = 'moved'
+            storage.reindexTrack(track)
+        yield 'reindex', reindex
+
+    def test_stored_then_aborted_or_rolled_back(self):
+        for name, change in self.changes():
+            for joinedFirst in (False, True):
+                for rollback in (False, True):
+                    with self.subTest(change=name, joinedFirst=joinedFirst,
+                                      rollback=rollback):
+                        track = self.storage['0000001']
+                        if joinedFirst:
+                            self.storage['0000002'].data['x'] = 1
+                        savepoint = self.tm.savepoint()
+                        change(track)
+                        track.data['y'] = 2
+                        if rollback:
+                            savepoint.rollback()
+                        else:
+                            self.tm.abort()
+                        self.assertEqual((track.userName, track.data),
+                                         ('u0', {'n': 0}))
+                        self.assertIs(self.storage['0000001'], track)
+                        self.tm.abort()
+                        track.data['z'] = 3
+                        self.tm.commit()
+                        other, tm = self.otherStorage()
+                        self.assertEqual(other['0000001'].data,
+                                         {'n': 0, 'z': 3})
+                        del track.data['z']
+                        self.tm.commit()
+
+    def test_removed_then_aborted_or_rolled_back(self):
+        for rollback in (False, True):
+            with self.subTest(rollback=rollback):
+                track = self.storage['0000001']
+                before = dict(track.data)
+                track.data['a'] = 1
+                savepoint = self.tm.savepoint()
+                self.storage.removeTrack(track)
+                if rollback:
+                    savepoint.rollback()
+                    self.assertEqual(track.data, dict(before, a=1))
+                else:
+                    self.tm.abort()
+                    self.assertEqual(track.data, before)
+                self.assertIs(self.storage['0000001'], track)
+                track.data['b'] = 2
+                self.storage['0000001'].data['c'] = 3
+                self.tm.commit()
+                other, tm = self.otherStorage()
+                self.assertEqual(other['0000001'].data,
+                                 dict(track.data, c=3))
+                self.assertEqual(len(other), 3)
+
+    def test_a_change_of_a_track_removed_elsewhere_conflicts(self):
+        track = self.storage['0000001']
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        other.removeTrack(other['0000001'])
+        tm.commit()
+        self.tm.begin()
+        track.data['x'] = 1
+        with self.assertRaisesRegex(ConflictError, 'removed after'):
+            self.tm.commit()
+        self.tm.abort()
+        self.assertNotIn('0000001', self.storage)
+
+    def test_containers_of_data_read_after_a_first_change(self):
+        self.storage['0000001'].data['l'] = [1]
+        self.tm.commit()
+        storage, tm = self.otherStorage()
+        track = storage['0000001']
+        track.userName = 'again'     # (its data not read yet)
+        data, items = track.data, track.data['l']
+        data['l'] = [9]
+        tm.abort()
+        self.assertIs(track.data, data)
+        self.assertIs(data['l'], items)
+        items.append(2)
+        tm.commit()
+        self.tm.begin()
+        self.assertEqual(self.storage['0000001'].data['l'], [1, 2])
+
+
 class HeldTrackTest(DatabaseTestCase):
     """A track object kept from an earlier transaction, changed after
     another connection changed the track: its state would overwrite that
