@@ -22,6 +22,18 @@ storage is not in a database):
 
 A change through a list or dict taken out of a track's data is seen as
 long as that container is in use: the containers keep their track alive.
+
+What goes into the data is made what will be stored, and checked, when it
+goes in (``trackedValue``). What a transaction did to tracks, the session
+keeps in its books: the tracks changed in place (``dirty``), those whose
+records it stored (``stored``: ``updateTrack``, and the changes stored at
+commit) or removed (``removed``), each with the record it had before, and
+how the containers of their data hung together before their first change
+(``structures``). An abort or a savepoint's rollback gives them that state
+from the books, without reading the records, which ZODB may roll back
+before or after the session hears of it. A change that cannot be stored
+dooms the transaction; a track whose record another transaction changed or
+removed since it was read is not stored over that change (ConflictError).
 """
 
 import copy
