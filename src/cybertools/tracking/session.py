@@ -569,6 +569,13 @@ class TrackSession:
         self.ids = {}
         self.moveLanes = {}
 
+    def managerChanged(self, manager):
+        """The connection was opened again with another transaction
+        manager: the transactions to take part in are that one's."""
+        self.transaction_manager = manager
+        self._joined = self._hooked = self._heldTxn = None
+        self.pending = self.pendingTxn = None
+
     def storageKey(self):
         """What tells the storage apart from others in this process (None
         for a storage outside a database)."""
@@ -989,10 +996,16 @@ def sessionOf(storage):
 
     The storage object keeps it in a volatile attribute for speed; the
     registry by connection keeps it for as long as the connection lives
-    (a volatile attribute goes when the storage object is deactivated)."""
+    (a volatile attribute goes when the storage object is deactivated).
+    A connection opened again with another transaction manager (as ZODB's
+    pool gives connections out, and ``db.transaction()`` does every time)
+    keeps its session, which follows the manager."""
     session = storage.__dict__.get('_v_session')
     jar = storage._p_jar
     if session is not None and session.jar is jar:
+        if jar is not None and \
+                session.transaction_manager is not jar.transaction_manager:
+            session.managerChanged(jar.transaction_manager)
         return session
     if jar is None:
         session = storage._v_session = TrackSession(storage)
@@ -1003,5 +1016,7 @@ def sessionOf(storage):
     session = byOid.get(storage._p_oid)
     if session is None or session.storage is not storage:
         session = byOid[storage._p_oid] = TrackSession(storage)
+    elif session.transaction_manager is not jar.transaction_manager:
+        session.managerChanged(jar.transaction_manager)
     storage._v_session = session
     return session

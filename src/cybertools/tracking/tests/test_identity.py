@@ -609,6 +609,39 @@ class TouchedTrackTest(DatabaseTestCase):
         self.assertEqual(self.storage['0000001'].data['l'], [1, 2])
 
 
+class PooledConnectionTest(DatabaseTestCase):
+    """ZODB's pool gives a connection out again with another transaction
+    manager (``db.transaction()`` does every time): the storage's session
+    takes part in that one's transactions."""
+
+    def test_changes_are_stored_and_others_seen(self):
+        self.tm.abort()
+        self.conn.close()
+        for step in range(3):
+            with self.db.transaction() as conn:
+                storage = conn.root()['tracks']
+                self.assertIs(conn, self.conn)
+                track = storage['0000001']
+                self.assertEqual(track.data, {'n': step})
+                track.data['n'] = step + 1
+                track.userName = 'u%i' % (step + 10)
+                self.assertEqual(len(storage.query(taskId='quiz')),
+                                 3 + step)
+                other, tm = self.otherStorage()
+                other.saveUserTrack('quiz', 0, 'v%i' % step, {})
+                tm.commit()
+        with self.db.transaction() as conn:
+            storage = conn.root()['tracks']
+            self.assertEqual(storage['0000001'].data, {'n': 3})
+            self.assertEqual(
+                [t.__name__ for t in storage.query(userName='u12')],
+                ['0000001'])
+            self.assertEqual(storage.getUserNames('quiz'),
+                             ['u1', 'u12', 'u2', 'v0', 'v1', 'v2'])
+            self.assertEqual(storage.checkIndexes(), [])
+        self.conn = self.db.open(self.tm)
+
+
 class HeldTrackTest(DatabaseTestCase):
     """A track object kept from an earlier transaction, changed after
     another connection changed the track: its state would overwrite that
