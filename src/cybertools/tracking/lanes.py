@@ -12,6 +12,13 @@ keeping sequential ids for the common case of one writer.)
 
 For tracks, each lane also keeps its *mark*: the highest id merged into
 the indexes. The tracks above the mark are pending (see btree.py).
+
+Tracks of one time stamp (to the microsecond) stand in the order of their
+ids until they are merged, and a merge puts them after those of that time
+merged before: the order they were saved in for one writer. Of tracks of
+one time stamp that writers in different lanes saved at the same time,
+those of the lower lane come first among the pending ones (save order
+between them is not known to the storage).
 """
 
 import random
