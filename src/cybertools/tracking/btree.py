@@ -1178,8 +1178,7 @@ class TrackingStorage(Persistent, Contained):
         """Move the index entries of a stored track (of record ``stored``)
         from its index values ``before`` to new ones."""
         if trackId > self._trackLanes.merged(trackId):
-            # pending: every connection reads its values anew
-            self._pendingTracksChanged()
+            self._pendingTrackChanged(trackId, values)
             return
         index = self._index
         key = index.keyOf(trackId, stored[3])
@@ -1209,7 +1208,27 @@ class TrackingStorage(Persistent, Contained):
                 index.removeCrowded(trackId, record[3])
                 self._pendingTracksChanged()
         else:
-            self._pendingTracksChanged()
+            self._pendingTrackChanged(trackId, None)
+
+    def _pendingTrackChanged(self, trackId, values):
+        """A pending track gets new index values (None: it is removed). The
+        other connections read their pending tracks anew (see _pending);
+        this one's follow at once: a save with ``update=True`` changes a
+        pending track mostly, and reading them all anew took milliseconds
+        for every such save."""
+        self._guardedChanges().change(1)
+        session = sessionOf(self)
+        pending = session.currentPending()
+        if pending is None or trackId not in pending.entries:
+            session.pending = None
+            return
+        if values is None:
+            pending.remove(trackId)
+        else:
+            pending.add(trackId, values)
+        # (the change counted is this one's own, followed already)
+        session.pendingState = (self._trackLanes.marks(),
+                                self._pendingChanges())
 
     def _pendingTracksChanged(self, session=None):
         """A pending or crowded track (index.py) was changed, removed or

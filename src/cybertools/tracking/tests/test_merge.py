@@ -104,6 +104,39 @@ class MergeTest(DatabaseTest):
                          ['carol'])
         self.assertEqual(two.query(userName='bob'), [])
 
+    def test_a_change_of_a_pending_track_is_followed_here(self):
+        # (not read anew: update=True changes a pending track mostly)
+        storage, tm = self.connection()
+        other, tm2 = self.connection()
+        for i in range(20):
+            storage.saveUserTrack('quiz', 0, 'u%i' % (i % 4), {'i': i})
+        tm.commit()
+        pending = storage._pending()
+        storage.saveUserTrack('quiz', 0, 'u1', {'x': 1}, update=True)
+        storage['0000002'].userName = 'moved'
+        storage.reindexTrack(storage['0000002'])
+        storage.removeTrack(storage['0000003'])
+        self.assertIs(storage._pending(), pending)
+        self.assertEqual(storage.getLastUserTrack('quiz', 0, 'u1').data,
+                         {'i': 17, 'x': 1})
+        self.assertEqual(self.names(storage.query(userName='moved')),
+                         ['0000002'])
+        self.assertEqual(len(storage.query(taskId='quiz')), 19)
+        tm.commit()
+        self.assertIs(storage._pending(), pending)
+        tm2.begin()
+        self.assertEqual(self.names(other.query(userName='moved')),
+                         ['0000002'])
+        self.assertEqual(len(other.query(userName='u1')), 4)
+        self.assertEqual(other.query(userName='u1')[-1].data,
+                         {'i': 17, 'x': 1})
+        # an abort undoes the changes followed
+        storage['0000004'].userName = 'gone'
+        storage.reindexTrack(storage['0000004'])
+        tm.abort()
+        self.assertEqual(len(storage.query(userName='gone')), 0)
+        self.assertEqual(len(storage.query(userName='u3')), 5)
+
     def test_two_merges_at_once(self):
         one, tm1 = self.connection()
         two, tm2 = self.connection()
