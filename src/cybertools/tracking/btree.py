@@ -888,6 +888,8 @@ class TrackingStorage(Persistent, Contained):
         session.reader = IndexReader(self._index)
         lanes = self._trackLanes
         state = (lanes.marks(), self._pendingChanges())
+        if pending is not None and session.pendingState != state:
+            pending = self._followed(pending, session.pendingState, state)
         if pending is None or session.pendingState != state:
             pending = session.pending = PendingIndex()
             session.pendingState = state
@@ -903,10 +905,18 @@ class TrackingStorage(Persistent, Contained):
             seen = session.pendingSeen.get(laneStart)
             last = lanes.lastId(self._records, laneStart)
             if seen is not None and (last is None or last < seen):
-                # tracks this connection saw are gone (not committed, or
-                # removed): start afresh
-                session.pending = None
-                return self._pending()
+                # tracks this connection saw are gone: removed, and taken
+                # out already (see _followed), or else (not committed,
+                # removed unseen) start afresh
+                if any(trackId >> LANE_BITS << LANE_BITS == laneStart and
+                       (last is None or trackId > last)
+                       for trackId in pending.entries):
+                    session.pending = None
+                    return self._pending()
+                session.pendingSeen.pop(laneStart)
+                if last is not None:
+                    session.pendingSeen[laneStart] = last
+                continue
             if seen is None:
                 seen = mark
             if last is None or last <= seen:
@@ -919,6 +929,27 @@ class TrackingStorage(Persistent, Contained):
             pending.addAll(trackIds, map(self._indexValuesFunction(),
                                          trackIds, records))
             session.pendingSeen[laneStart] = last
+        return pending
+
+    def _followed(self, pending, seen, state):
+        """Pending tracks of the state ``seen`` brought to ``state`` by
+        reading anew the tracks changed since (see mergeguard.py); None
+        where that cannot be done (a merge since, or changes the log does
+        not tell)."""
+        if seen is None or seen[0] != state[0]:
+            return None
+        changedSince = getattr(self._pendingChanges, 'changedSince', None)
+        changed = None if changedSince is None else changedSince(seen[1])
+        if changed is None:
+            return None
+        indexValues = self._indexValuesFunction()
+        for trackId in dict.fromkeys(changed):
+            raw = self._records.get(trackId)
+            if raw is None:
+                pending.remove(trackId)
+            else:
+                pending.add(trackId, indexValues(trackId, decodeRecord(raw)))
+        sessionOf(self).pendingState = state
         return pending
 
     def _indexValues(self, trackId, record):
@@ -1216,7 +1247,7 @@ class TrackingStorage(Persistent, Contained):
         this one's follow at once: a save with ``update=True`` changes a
         pending track mostly, and reading them all anew took milliseconds
         for every such save."""
-        self._guardedChanges().change(1)
+        self._guardedChanges().change(1, trackId)
         session = sessionOf(self)
         pending = session.currentPending()
         if pending is None or trackId not in pending.entries:

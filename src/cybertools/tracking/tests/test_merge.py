@@ -18,6 +18,7 @@ from ZODB.POSException import ConflictError
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.keys import SEQ_MASK
+from cybertools.tracking.mergeguard import LOG_SIZE
 from cybertools.tracking.mergeguard import PendingChanges
 from cybertools.tracking.pending import PendingIndex
 from cybertools.tracking.records import decodeRecord
@@ -308,6 +309,62 @@ class MergeGuardTest(unittest.TestCase):
         self.assertEqual(one._pendingChanges(), counted + here + there)
         self.assertEqual([t.data['n'] for t in one.query()], [1, 5])
         self.assertIndexed(one, tm1)
+
+    def test_others_follow_changes_of_pending_tracks(self):
+        # (the tracks changed read anew, not all pending tracks)
+        reader, tm = self.connection()
+        pending = reader._pending()
+        one, tm1 = self.connection()
+        two, tm2 = self.connection()
+        one.updateTrack(one['0000001'], {'n': 9})
+        two['0000002'].userName = 'carol'
+        two.reindexTrack(two['0000002'])
+        two.removeTrack(two['0000003'])
+        tm1.commit()
+        tm2.commit()
+        tm.begin()
+        self.assertIs(reader._pending(), pending)
+        self.assertEqual(self.names(reader.query(userName='alice')),
+                         ['0000001'])
+        self.assertEqual(reader.query(userName='alice')[0].data, {'n': 9})
+        self.assertEqual(self.names(reader.query(userName='carol')),
+                         ['0000002'])
+        self.assertEqual(reader.query(userName='bob'), [])
+        self.assertIndexed(reader, tm)
+
+    def test_too_many_changes_or_untold_ones_are_read_anew(self):
+        reader, tm = self.connection()
+        writer, tm1 = self.connection()
+        for i in range(LOG_SIZE + 1):
+            writer.updateTrack(writer['0000001'], {'n': i})
+        tm1.commit()
+        pending = reader._pending()
+        tm.begin()
+        self.assertIsNot(reader._pending(), pending)
+        self.assertEqual(reader['0000001'].data, {'n': LOG_SIZE})
+        pending = reader._pending()
+        writer.updateTrack(writer['0000001'], {'n': -1})
+        writer._pendingTracksChanged()      # (a change not told)
+        tm1.commit()
+        tm.begin()
+        self.assertIsNot(reader._pending(), pending)
+        self.assertEqual(reader.query(userName='alice')[-1].data, {'n': -1})
+
+    def test_the_logs_of_changes_at_once_are_joined(self):
+        old = {'changes': 5, 'merges': 1, 'logFrom': 2,
+               'log': ((4, 10), (6, 11))}
+        committed = dict(old, changes=7, log=old['log'] + ((7, 12), (8, 13)))
+        new = dict(old, changes=6, log=old['log'] + ((7, 14),))
+        resolved = PendingChanges()._p_resolveConflict(old, committed, new)
+        self.assertEqual(resolved['changes'], 8)
+        self.assertEqual(resolved['log'],
+                         ((4, 10), (6, 11), (7, 12), (8, 13), (9, 14)))
+        self.assertEqual(resolved['logFrom'], 2)
+        # a change here the log does not tell: complete from then on only
+        new = dict(old, changes=7, logFrom=8, log=((8, 14),))
+        resolved = PendingChanges()._p_resolveConflict(old, committed, new)
+        self.assertEqual((resolved['logFrom'], resolved['log'][-1]),
+                         (10, (10, 14)))
 
     def test_a_storage_counting_in_a_length_counts_on(self):
         one, tm1 = self.connection()
