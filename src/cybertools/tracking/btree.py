@@ -46,8 +46,8 @@ from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.lanes import LANE_BITS
 from cybertools.tracking.lanes import LaneTrees
-from cybertools.tracking.mergeguard import PendingChanges
 from cybertools.tracking.lanes import Lanes
+from cybertools.tracking.mergeguard import PendingChanges
 from cybertools.tracking.pending import PendingIndex
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import encodeRecord
@@ -1242,11 +1242,11 @@ class TrackingStorage(Persistent, Contained):
             self._pendingTrackChanged(trackId, None)
 
     def _pendingTrackChanged(self, trackId, values):
-        """A pending track gets new index values (None: it is removed). The
-        other connections read their pending tracks anew (see _pending);
-        this one's follow at once: a save with ``update=True`` changes a
-        pending track mostly, and reading them all anew took milliseconds
-        for every such save."""
+        """A pending track gets new index values (None: it is removed).
+        This connection's pending tracks follow at once, the other
+        connections' at their next lookup (see _followed): a save with
+        ``update=True`` changes a pending track mostly, and reading them
+        all anew took milliseconds for every such save."""
         self._guardedChanges().change(1, trackId)
         session = sessionOf(self)
         pending = session.currentPending()
