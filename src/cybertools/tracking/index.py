@@ -51,8 +51,9 @@ value. A value with more than ``SMALL`` keys gets a tree set of its own
 (``keysets.KeySet``, written as packed bytes) and keeps its latest keys,
 up to ``SMALL`` of them, packed with the value as before (its *tail*):
 a merge writes the value's bucket, and the tree set only when the tail is
-full, not at every merge. A user's entries are kept the same way
-(userentries.py).
+full, not at every merge; the two are a ``keys.Tailed`` (a tuple that
+sorts after bytes, for conflict resolution). A user's entries are kept
+the same way (userentries.py).
 
 The commonest queries read these trees through an ``IndexReader``, which
 a connection's session takes with its pending tracks: it holds the trees
@@ -70,6 +71,8 @@ from cybertools.tracking.keys import KEY_BYTES
 from cybertools.tracking.keys import PAIR
 from cybertools.tracking.keys import SEQ_MASK
 from cybertools.tracking.keys import SameTimeError
+from cybertools.tracking.keys import TAILED
+from cybertools.tracking.keys import Tailed
 from cybertools.tracking.keys import appendable
 from cybertools.tracking.keys import firstKey
 from cybertools.tracking.keys import keyArray
@@ -325,9 +328,9 @@ class TrackIndex(Persistent):
             tree[value] = found + packed
             return
         if found is not None and kind is not bytes:
-            tail, keySet = found if kind is tuple else (b'', found)
+            tail, keySet = found if kind in TAILED else (b'', found)
             if appendable(tail, packed, SMALL):
-                tree[value] = tail + packed, keySet
+                tree[value] = Tailed((tail + packed, keySet))
             else:
                 tree[value] = _withTail(unpackKeys(tail), keySet,
                                         unpackKeys(packed))
@@ -340,7 +343,7 @@ class TrackIndex(Persistent):
         if len(keys) <= SMALL:
             tree[value] = packKeys(keys)
             return
-        tree[value] = KeySet(keys)
+        tree[value] = Tailed((b'', KeySet(keys)))
         if counts is not None:
             counts[value] = len(keys)
 
@@ -390,7 +393,7 @@ class TrackIndex(Persistent):
         kind = type(keys)
         if kind is bytes:
             return SmallKeys(keyArray(keys))
-        if kind is tuple:
+        if kind in TAILED:
             tail, keySet = keys
             # (a set of them all, made in C)
             return self.family.II.union(keySet, self.family.II.Set(
@@ -504,7 +507,7 @@ class TrackIndex(Persistent):
     def lastKey(self, name, value):
         """The latest key with this value, or None."""
         found = self.values[name].get(value)
-        if type(found) is tuple and found[0]:
+        if type(found) in TAILED and found[0]:
             return unpackKeys(found[0])[-1]     # the latest, in the tail
         keys = self._asKeys(self.values[name], found)
         return keys.maxKey() if keys else None
@@ -675,7 +678,7 @@ class IndexReader:
             keys = ChunkedKeys(keys)
         elif type(keys) is bytes:
             return MergedKeys(None, keys, len(keys) // KEY_BYTES)
-        elif type(keys) is tuple:
+        elif type(keys) in TAILED:
             keys = TailedKeys(keys)
         counts = self.counts
         count = len(keys) if counts is None else counts[name][value]
@@ -693,7 +696,7 @@ class IndexReader:
         if kind is bytes and not users:
             # (the commonest: a value's few keys, packed)
             return _inRange(keyArray(found), low, high).tolist()
-        if kind is tuple and not (users and self.userRuns):
+        if kind in TAILED and not (users and self.userRuns):
             # a tree set and its tail of later keys
             tail, keySet = found
             return list(keySet.keys(low, high)) + \
@@ -713,13 +716,13 @@ def _removeKey(tree, value, key, counts):
             del tree[value]
         return
     tail = b''
-    if type(keys) is tuple:
+    if type(keys) in TAILED:
         tail, keys = keys
         found = unpackKeys(tail)
         if key in found:
             found.remove(key)
             tail = packKeys(found)
-            tree[value] = (tail, keys)
+            tree[value] = Tailed((tail, keys))
         else:
             keys.remove(key)
     else:
@@ -759,12 +762,12 @@ def _withTail(tail, keySet, keys):
         moved = (len(tail) - 1) // SMALL * SMALL
         keySet.update(tail[:moved])
         tail = tail[moved:]
-    return packKeys(tail), keySet
+    return Tailed((packKeys(tail), keySet))
 
 
 def _sizeOf(keys):
     """How many keys a value's tree set (and its tail) holds."""
-    if type(keys) is tuple:
+    if type(keys) in TAILED:
         return len(keys[0]) // 8 + len(keys[1])
     return len(keys)
 

@@ -127,6 +127,39 @@ def keyArray(packed):
     return found
 
 
+class Tailed(tuple):
+    """What an index's tree holds for a value (or a user) with many keys:
+    (the latest keys packed, the set or chunks of the older ones), where
+    one with few keys has the packed keys alone.
+
+    A tuple that sorts after packed keys: BTrees' conflict resolution
+    compares a key's values of before and after, and a plain tuple and
+    bytes cannot be compared (two transactions changing different values
+    of one bucket, one of them growing a value from few keys to many,
+    failed with a TypeError and a ConflictError)."""
+
+    __slots__ = ()
+
+    def __lt__(self, other):
+        return False if isinstance(other, bytes) else tuple.__lt__(self, other)
+
+    def __le__(self, other):
+        return False if isinstance(other, bytes) else tuple.__le__(self, other)
+
+    def __gt__(self, other):
+        return True if isinstance(other, bytes) else tuple.__gt__(self, other)
+
+    def __ge__(self, other):
+        return True if isinstance(other, bytes) else tuple.__ge__(self, other)
+
+    __hash__ = tuple.__hash__
+
+
+# the kinds of what holds a value's many keys (a plain tuple in trees
+# written before there were Tailed)
+TAILED = (tuple, Tailed)
+
+
 def packArray(numbers):
     """An array of 64-bit numbers (see keyArray) packed as bytes."""
     if SWAPPED:

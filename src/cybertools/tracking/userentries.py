@@ -16,8 +16,9 @@ work, but ZODB pickles a BTree bucket number by number, calling its
 ``persistent_id`` hook for each.
 
 An entry value here is what the users tree holds for a user: bytes,
-(tail bytes, chunk tree), or a chunk tree alone (as made before there
-were tails; given a tail when next written).
+(tail bytes, chunk tree) as a ``keys.Tailed`` (a plain tuple where
+written before there were Tailed), or a chunk tree alone (as made before
+there were tails; given a tail when next written).
 """
 
 import bisect
@@ -27,6 +28,8 @@ import BTrees
 
 from cybertools.tracking.keys import KEY_BYTES
 from cybertools.tracking.keys import NUMBER
+from cybertools.tracking.keys import TAILED
+from cybertools.tracking.keys import Tailed
 from cybertools.tracking.keys import appendable
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
@@ -49,7 +52,7 @@ class UserChunks(BTrees.family64.IO.BTree):
 def _parts(entries):
     """(tail, chunk tree or None) of a user's entries."""
     kind = type(entries)
-    if kind is tuple:
+    if kind in TAILED:
         return entries
     if kind is bytes:
         return entries, None
@@ -168,8 +171,8 @@ def addEntries(tree, user, packed, small):
     if kind is bytes and appendable(entries, packed, small, ENTRY_BYTES):
         tree[user] = entries + packed
         return 0
-    if kind is tuple and appendable(entries[0], packed, CHUNK, ENTRY_BYTES):
-        tree[user] = entries[0] + packed, entries[1]
+    if kind in TAILED and appendable(entries[0], packed, CHUNK, ENTRY_BYTES):
+        tree[user] = Tailed((entries[0] + packed, entries[1]))
         return len(packed) // ENTRY_BYTES
     new = unpackKeys(packed)
     if entries is None or kind is bytes:
@@ -223,7 +226,7 @@ def _withTail(flat, chunks):
         moved = (count - 1) // CHUNK * CHUNK
         _addToChunks(chunks, flat[:2 * moved])
         flat = flat[2 * moved:]
-    return packKeys(flat), chunks
+    return Tailed((packKeys(flat), chunks))
 
 
 def _addToChunks(chunks, new):
@@ -296,7 +299,7 @@ def removeEntry(tree, user, key):
     if not tail and not chunks:
         del tree[user]
     elif entries != (tail, chunks):
-        tree[user] = (tail, chunks)
+        tree[user] = Tailed((tail, chunks))
     return True
 
 

@@ -2,6 +2,7 @@
 them back, plain states and conflict resolution."""
 
 import os
+import pickle
 import shutil
 import struct
 import sys
@@ -21,6 +22,7 @@ from cybertools.tracking import keys as keysModule
 from cybertools.tracking.keys import KEY_OFFSET
 from cybertools.tracking.keys import MAX_PACKER
 from cybertools.tracking.keys import NUMBER
+from cybertools.tracking.keys import Tailed
 from cybertools.tracking.keys import keyArray
 from cybertools.tracking.keys import packArray
 from cybertools.tracking.keys import packKeys
@@ -99,6 +101,18 @@ class PackedStateTest(unittest.TestCase):
                     swapped == (sys.byteorder == 'big'))
                 self.assertEqual(packArray(numbers[1::2]),
                                  packKeys(KEYS[1:5:2]))
+
+    def test_many_keys_sort_after_few(self):
+        # (what BTrees' conflict resolution compares: see keys.Tailed)
+        many, few = Tailed((b'x', 1)), b'\xff' * 8
+        self.assertTrue(few < many and many > few and few <= many and
+                        many >= few and many != few)
+        self.assertFalse(many < few or few > many or many <= few)
+        self.assertEqual(sorted([many, few, Tailed((b'', 1))]),
+                         [few, Tailed((b'', 1)), many])
+        self.assertEqual(many, (b'x', 1))
+        self.assertEqual(pickle.loads(pickle.dumps(many, 3)), many)
+        self.assertIs(type(pickle.loads(pickle.dumps(many, 3))), Tailed)
 
     def test_what_is_no_64_bit_number_is_refused_as_before(self):
         with self.assertRaises(OverflowError):

@@ -17,7 +17,10 @@ from ZODB.POSException import ConflictError
 
 from cybertools.tracking.btree import Track
 from cybertools.tracking.btree import TrackingStorage
+from cybertools.tracking.index import SMALL
+from cybertools.tracking.index import SMALL_ENTRIES
 from cybertools.tracking.keys import SEQ_MASK
+from cybertools.tracking.keys import Tailed
 from cybertools.tracking.mergeguard import LOG_SIZE
 from cybertools.tracking.mergeguard import PendingChanges
 from cybertools.tracking.pending import PendingIndex
@@ -366,6 +369,32 @@ class MergeGuardTest(unittest.TestCase):
         self.assertEqual((resolved['logFrom'], resolved['log'][-1]),
                          (10, (10, 14)))
 
+    def test_a_value_growing_to_many_keys_resolves_with_others(self):
+        # (a value's keys packed alone, then with a set or chunks: BTrees'
+        # conflict resolution compares them; different values of one
+        # bucket changed at once resolve)
+        for name, grown in (('userName', SMALL_ENTRIES), ('taskId', SMALL)):
+            with self.subTest(index=name):
+                self.setUp()
+                one, tm1 = self.connection()
+                for i in range(grown):
+                    one.saveUserTrack('big', 0, 'big', {}, timeStamp=1e9 + i)
+                one.indexPending()
+                tm1.commit()
+                two, tm2 = self.connection()
+                one.saveUserTrack('big', 0, 'big', {}, timeStamp=2e9)
+                one.indexPending()
+                tree = one._index.users if name == 'userName' else \
+                    one._index.values['taskId']
+                self.assertIs(type(tree['big']), Tailed)
+                moved = two['0000003']
+                moved.userName = moved.taskId = 'other'
+                tm1.commit()
+                tm2.commit()
+                self.assertIndexed(one, tm1)
+                self.assertEqual(len(one.query(userName='other')), 1)
+                self.assertEqual(len(one.query(taskId='big')), grown + 1)
+
     def test_a_storage_counting_in_a_length_counts_on(self):
         one, tm1 = self.connection()
         one._pendingChanges = Length(7)
@@ -712,7 +741,7 @@ class TimeRangeTest(unittest.TestCase):
             if i in (400, 700):
                 storage.indexPending()
         self.assertTrue(storage._index.crowdedIds())
-        self.assertIs(type(storage._index.values['taskId']['many']), tuple)
+        self.assertIs(type(storage._index.values['taskId']['many']), Tailed)
 
     def expected(self, name, value, low, high):
         found = [t for t in self.storage.query(**{name: value})

@@ -6,6 +6,7 @@ import unittest
 
 import BTrees
 
+from cybertools.tracking.keys import Tailed
 from cybertools.tracking.keys import packKeys
 from cybertools.tracking.keys import unpackKeys
 from cybertools.tracking.userentries import CHUNK
@@ -133,13 +134,13 @@ class UserEntriesTest(unittest.TestCase):
         self.tree['u'] = treeOf40()
         self.assertAgrees()
         self.add([50], [2])
-        self.assertIs(type(self.tree['u']), tuple)
+        self.assertIs(type(self.tree['u']), Tailed)
         self.assertAgrees()
         self.add([41, 45], [3, 3])  # later than the tree, before the tail
         self.assertAgrees()
         self.tree['u'] = treeOf40()
         self.remove(3)
-        self.assertIs(type(self.tree['u']), tuple)
+        self.assertIs(type(self.tree['u']), Tailed)
         self.assertAgrees()
 
     def test_a_run_is_found_where_runs_stand_only(self):
