@@ -1247,8 +1247,9 @@ class TrackingStorage(Persistent, Contained):
         connections' at their next lookup (see _followed): a save with
         ``update=True`` changes a pending track mostly, and reading them
         all anew took milliseconds for every such save."""
-        self._guardedChanges().change(1, trackId)
         session = sessionOf(self)
+        session.pendingChanging(self._pendingChanges())
+        self._guardedChanges().change(1, trackId)
         pending = session.currentPending()
         if pending is None or trackId not in pending.entries:
             session.pending = None
@@ -1264,8 +1265,10 @@ class TrackingStorage(Persistent, Contained):
     def _pendingTracksChanged(self, session=None):
         """A pending or crowded track (index.py) was changed, removed or
         added out of turn: every connection rebuilds its pending tracks."""
+        session = session or sessionOf(self)
+        session.pendingChanging(self._pendingChanges())
         self._guardedChanges().change(1)
-        (session or sessionOf(self)).pending = None
+        session.pending = None
 
     def _guardedChanges(self):
         """The storage's PendingChanges (mergeguard.py). A storage made

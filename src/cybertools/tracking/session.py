@@ -548,6 +548,9 @@ class TrackSession:
         self.reader = None          # index.IndexReader, with the pending
         self.pendingState = None
         self.pendingTxn = None
+        # (transaction, the count of changes of pending tracks before its
+        # first one): see pendingChanging
+        self._changesBefore = None
         self.pendingSeen = {}
         self.savesSinceCheck = 0
         self.mergeAt = None
@@ -649,6 +652,17 @@ class TrackSession:
         self.tracks.pop(trackId, None)
         self.recent.pop(trackId, None)
         self.dirty.pop(trackId, None)
+
+    def pendingChanging(self, count):
+        """This transaction changes pending tracks; ``count`` is the
+        storage's count of such changes before (see mergeguard.py). Its
+        commit may be resolved with others' changes, which are then
+        numbered before its own: after it, the pending tracks follow the
+        changes from that count on (their own again too, which costs a
+        lookup each), not from the count this transaction saw."""
+        txn = self.joinTransaction()
+        if self._changesBefore is None or self._changesBefore[0] is not txn:
+            self._changesBefore = (txn, count)
 
     def removedHere(self, trackId, raw):
         """A stored track (of record ``raw``) is removed in this
@@ -903,7 +917,7 @@ class TrackSession:
         self._reset()
 
     def _reset(self):
-        self._joined = self._hooked = None
+        self._joined = self._hooked = self._changesBefore = None
         self.pending = None
         self.forgetNextIds()
         self.removals.clear()
@@ -934,6 +948,11 @@ class TrackSession:
         pass
 
     def tpc_finish(self, txn):
+        before = self._changesBefore
+        if before is not None and before[0] is txn and \
+                self.pendingState is not None:
+            self.pendingState = (self.pendingState[0], before[1])
+        self._changesBefore = None
         self._joined = self._hooked = None
         self.stored.clear()
         self.removed.clear()

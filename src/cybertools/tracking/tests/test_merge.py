@@ -335,6 +335,35 @@ class MergeGuardTest(unittest.TestCase):
         self.assertEqual(reader.query(userName='bob'), [])
         self.assertIndexed(reader, tm)
 
+    def test_changes_here_resolved_after_others_are_followed(self):
+        # (the commit of the second is resolved: its own changes are
+        # numbered after the other's, which it follows all the same)
+        for removal in (False, True):
+            with self.subTest(removal=removal):
+                self.setUp()
+                one, tm1 = self.connection()
+                two, tm2 = self.connection()
+                for storage in (one, two):
+                    storage.query(userName='alice')
+                track = one['0000001']
+                track.userName = 'carol'
+                one.reindexTrack(track)
+                if removal:
+                    two.removeTrack(two['0000002'])
+                else:
+                    two['0000002'].userName = 'dave'
+                    two.reindexTrack(two['0000002'])
+                tm2.commit()
+                tm1.commit()
+                tm1.begin()
+                self.assertEqual(self.names(one.query(userName='carol')),
+                                 ['0000001'])
+                self.assertEqual(self.names(one.query(userName='dave')),
+                                 [] if removal else ['0000002'])
+                self.assertEqual(one.query(userName='alice'), [])
+                self.assertEqual(len(one.query()), 2 if removal else 3)
+                self.assertIndexed(one, tm1)
+
     def test_too_many_changes_or_untold_ones_are_read_anew(self):
         reader, tm = self.connection()
         writer, tm1 = self.connection()
