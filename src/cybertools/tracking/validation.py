@@ -223,11 +223,7 @@ def _copyPlain(value, path, depth):
         if isinstance(value, Mapping):
             copy = {}
             for key, item in value.items():
-                key = removeSecurityProxy(key)
-                if not isinstance(key, str):
-                    raise TypeError('%s: keys must be strings, not %s (%r)'
-                                    % (path, type(key).__name__, key))
-                key = checkString(key, '%s: key' % path)
+                key = checkKey(key, path)
                 if key in copy:
                     # (keys of a str subclass equal to others as strings)
                     raise ValueError('%s: the key %r comes twice'
