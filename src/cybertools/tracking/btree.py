@@ -889,7 +889,7 @@ class TrackingStorage(Persistent, Contained):
         lanes = self._trackLanes
         state = (lanes.marks(), self._pendingChanges())
         if pending is not None and session.pendingState != state:
-            pending = self._followed(pending, session.pendingState, state)
+            pending = self._followed(pending, session, state)
         if pending is None or session.pendingState != state:
             pending = session.pending = PendingIndex()
             session.pendingState = state
@@ -931,11 +931,12 @@ class TrackingStorage(Persistent, Contained):
             session.pendingSeen[laneStart] = last
         return pending
 
-    def _followed(self, pending, seen, state):
-        """Pending tracks of the state ``seen`` brought to ``state`` by
-        reading anew the tracks changed since (see mergeguard.py); None
-        where that cannot be done (a merge since, or changes the log does
-        not tell)."""
+    def _followed(self, pending, session, state):
+        """Pending tracks of the state the session saw brought to
+        ``state`` by reading anew the tracks changed since (see
+        mergeguard.py); None where that cannot be done (a merge since, or
+        changes the log does not tell)."""
+        seen = session.pendingState
         if seen is None or seen[0] != state[0]:
             return None
         changedSince = getattr(self._pendingChanges, 'changedSince', None)
@@ -949,7 +950,7 @@ class TrackingStorage(Persistent, Contained):
                 pending.remove(trackId)
             else:
                 pending.add(trackId, indexValues(trackId, decodeRecord(raw)))
-        sessionOf(self).pendingState = state
+        session.pendingState = state
         return pending
 
     def _indexValues(self, trackId, record):
@@ -1112,17 +1113,17 @@ class TrackingStorage(Persistent, Contained):
             raise KeyError(track.__name__)
         return trackId
 
-    def _checkCurrent(self, trackId, track):
+    def _checkCurrent(self, trackId, track, stored):
         """Refuse to store a track object whose record another transaction
         has changed since the object was read (a track kept from an
-        earlier transaction, not looked up again): its state would
-        overwrite that change. A ConflictError, so that the transaction is
-        retried: the abort gives the object its stored state again."""
+        earlier transaction, not looked up again; ``stored``: the record
+        now): its state would overwrite that change. A ConflictError, so
+        that the transaction is retried: the abort gives the object its
+        stored state again."""
         read = track.__dict__.get('_stored')
         if read is None:
             return      # (a copy, or a track being saved)
-        stored = self._records.get(trackId)
-        if stored is not None and stored is not read and stored != read:
+        if stored is not read and stored != read:
             raise ConflictError(
                 'track %s was changed by another transaction after this '
                 'object of it was read' % formatTrackId(trackId))
@@ -1177,8 +1178,9 @@ class TrackingStorage(Persistent, Contained):
         changed.data = dict(data) if overwrite else dict(track.data, **data)
         changed.timeStamp = time.time() if timeStamp is None else timeStamp
         trackId = parseTrackId(track.__name__)
-        self._checkCurrent(trackId, track)
-        sessionOf(self).storedHere(trackId, track, self._records[trackId])
+        raw = self._records[trackId]
+        self._checkCurrent(trackId, track, raw)
+        sessionOf(self).storedHere(trackId, track, raw)
         self._reindex(trackId, changed)
         track.__dict__.update(timeStamp=changed.timeStamp,
                               _stored=changed.__dict__['_stored'])
@@ -1189,9 +1191,9 @@ class TrackingStorage(Persistent, Contained):
 
     def _reindex(self, trackId, track):
         """Store a track object's state and move its index entries."""
-        self._checkCurrent(trackId, track)
-        record, values = self._check(track)
         raw = self._records[trackId]
+        self._checkCurrent(trackId, track, raw)
+        record, values = self._check(track)
         stored = decodeRecord(raw)
         if record != stored:
             before = self._indexValues(trackId, stored)
@@ -1248,8 +1250,7 @@ class TrackingStorage(Persistent, Contained):
         ``update=True`` changes a pending track mostly, and reading them
         all anew took milliseconds for every such save."""
         session = sessionOf(self)
-        session.pendingChanging(self._pendingChanges())
-        self._guardedChanges().change(1, trackId)
+        self._countPendingChange(session, trackId)
         pending = session.currentPending()
         if pending is None or trackId not in pending.entries:
             session.pending = None
@@ -1266,9 +1267,15 @@ class TrackingStorage(Persistent, Contained):
         """A pending or crowded track (index.py) was changed, removed or
         added out of turn: every connection rebuilds its pending tracks."""
         session = session or sessionOf(self)
-        session.pendingChanging(self._pendingChanges())
-        self._guardedChanges().change(1)
+        self._countPendingChange(session)
         session.pending = None
+
+    def _countPendingChange(self, session, trackId=None):
+        """Count a change of pending tracks (of the one of ``trackId``, or
+        of others not told), noting the count before for this
+        transaction (see TrackSession.pendingChanging)."""
+        session.pendingChanging(self._pendingChanges())
+        self._guardedChanges().change(1, trackId)
 
     def _guardedChanges(self):
         """The storage's PendingChanges (mergeguard.py). A storage made
