@@ -338,14 +338,19 @@ def storedData(track, data):
     """What a stored track keeps in its ``__dict__`` as its plain ``data``:
     the data itself, to be tracked when read, or, where a subclass hides
     ``TrackData`` under a ``data`` of its own, tracked at once."""
-    kind = type(track)
+    if readsDataLater(type(track)):
+        return data
+    return tracked(data, ownerOf(track))
+
+
+def readsDataLater(kind):
+    """Whether the tracks of a class keep their stored data plain until it
+    is read (their ``data`` is ``TrackData``)."""
     readsLater = _readsDataLater.get(kind)
     if readsLater is None:
         readsLater = _readsDataLater[kind] = isinstance(
             getattr(kind, 'data', None), TrackData)
-    if readsLater:
-        return data
-    return tracked(data, ownerOf(track))
+    return readsLater
 
 
 # track class: whether its data is TrackData (asked for every track made;
@@ -635,9 +640,26 @@ class TrackSession:
             return
         recent[trackId] = track
         if len(recent) > self.cacheSize:
+            self._makeRoom(1)
+
+    def keepMade(self, made):
+        """Keep track objects just made for tracks not in use, ``(track
+        id, track)`` pairs, among the recent ones (``add`` for many at
+        once: see ``TrackingStorage._idsAhead``)."""
+        recent = self.recent
+        recent.update(made)
+        excess = len(recent) - self.cacheSize
+        if excess > 0:
+            self._makeRoom(excess)
+
+    def _makeRoom(self, count):
+        """The ``count`` tracks recent longest ago are no longer recent (see
+        _keep)."""
+        recent, refer = self.recent, self._refer
+        for _ in range(count):
             oldId, old = recent.popitem(last=False)
             if _refcount is None or _refcount(old) > _UNHELD:
-                self._refer(oldId, old)
+                refer(oldId, old)
 
     def forgetNextIds(self):
         """The ids taken since a savepoint rolled back, or in an aborted
@@ -792,6 +814,13 @@ class TrackSession:
             # (the tracks checked longest ago are mostly no longer recent)
             checked.clear()
         checked[key] = trackId
+
+    def noteCheckedMany(self, pairs):
+        """``noteChecked`` for ``(key, track id)`` pairs."""
+        checked = self.checkedKeys()
+        if len(checked) >= 2 * self.cacheSize:
+            checked.clear()
+        checked.update(pairs)
 
     def resolveHeldKeys(self):
         """The index is about to change, or the transaction to end (after

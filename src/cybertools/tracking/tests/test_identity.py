@@ -24,6 +24,7 @@ from cybertools.tracking.btree import TrackingStorage
 from cybertools.tracking.lanes import LANE_BITS
 from cybertools.tracking.btree import parseTrackId
 from cybertools.tracking.records import decodeRecord
+from cybertools.tracking.records import decodeRecords
 from cybertools.tracking.records import encodeRecord
 from cybertools.tracking.session import sessionOf
 
@@ -883,6 +884,81 @@ class ResultTest(DatabaseTestCase):
         self.assertEqual([id(t) for t in again], [id(t) for t in tracks[:6]])
 
 
+class MadeAheadTest(DatabaseTestCase):
+    """A result makes the tracks not in use some at a time, ahead of the
+    one it gives out (btree's _idsAhead): what happens to a track made
+    ahead before it is given out is seen when it is."""
+
+    def setUp(self):
+        super().setUp()
+        for i in range(3, 200):
+            self.storage.saveUserTrack('quiz', 0, 'u%i' % i, {'n': i},
+                                       timeStamp=1700000000 + i)
+        self.storage.indexPending()
+        self.tm.commit()
+        # a fresh connection, where no track is in use
+        self.conn.close()
+        self.conn = self.db.open(self.tm)
+        self.storage = self.conn.root()['tracks']
+
+    def test_tracks_made_ahead_are_the_ones_in_use(self):
+        inUse = self.storage['0000100']
+        result = iter(self.storage.query(taskId='quiz'))
+        first = next(result)
+        self.assertIs(self.storage['0000002'], next(result))
+        later = self.storage['0000009']
+        rest = list(result)
+        self.assertIs(rest[6], later)
+        self.assertIs(rest[97], inUse)
+        self.assertEqual([first] + [self.storage['0000002']] + rest,
+                         [self.storage[name] for name in self.storage])
+
+    def test_removed_and_changed_here_before_given_out(self):
+        seen = []
+        for track in self.storage.query(taskId='quiz'):
+            seen.append(track.data['n'])
+            if track.data['n'] == 0:
+                self.storage.removeTrack(self.storage['0000003'])
+                self.storage['0000004'].data['n'] = 'changed'
+        self.assertEqual(seen[:4], [0, 1, 'changed', 4])
+        self.assertEqual(len(seen), 199)
+
+    def test_removed_and_changed_elsewhere_before_given_out(self):
+        other, tm = self.otherStorage()
+        seen = []
+        for track in self.storage.query(taskId='quiz'):
+            seen.append(track.data['n'])
+            if track.data['n'] == 0:
+                other.removeTrack(other['0000003'])
+                other['0000004'].data['n'] = 'changed'
+                tm.commit()
+                self.tm.commit()    # this connection sees it from now on
+        self.assertEqual(seen[:4], [0, 1, 'changed', 4])
+        self.assertEqual(len(seen), 199)
+
+    def test_a_rollback_before_given_out(self):
+        self.storage['0000004'].data['n'] = 'before'
+        savepoint = self.tm.savepoint()
+        seen = []
+        for track in self.storage.query(taskId='quiz'):
+            seen.append(track.data['n'])
+            if track.data['n'] == 0:
+                self.storage['0000004'].data['n'] = 'after'
+                self.storage.removeTrack(self.storage['0000003'])
+                savepoint.rollback()
+        self.assertEqual(seen[:5], [0, 1, 2, 'before', 4])
+        self.assertEqual(len(seen), 200)
+
+    def test_a_small_cache_makes_tracks_one_by_one(self):
+        self.conn.close()
+        self.db.setCacheSize(5)
+        self.conn = self.db.open(self.tm)
+        storage = self.conn.root()['tracks']
+        tracks = list(storage.query(taskId='quiz'))
+        self.assertEqual([t.data['n'] for t in tracks], list(range(200)))
+        self.assertIs(storage[tracks[-1].__name__], tracks[-1])
+
+
 class CheckedTracksTest(DatabaseTestCase):
     """A result gives out a track it gave out before without looking it up
     while the connection saw no change of the records or the timeline
@@ -1029,6 +1105,19 @@ class RecordTest(DatabaseTestCase):
             # orjson) read alike, spaced or not
             self.assertEqual(decodeRecord(json.dumps(record).encode()),
                              record)
+
+    def test_records_read_in_one_loop_read_as_one_by_one(self):
+        records = [['q', 1, 'u', 0.5, {'a': [1, {'b': None}]}],
+                   ['t', 2, 'v', 1.5, {}, {'extra': 'x'}]]
+        raws = [encodeRecord(record) for record in records]
+        self.assertEqual(decodeRecords(raws), records)
+        # a pickle of the first layout and an escaped lone surrogate as
+        # versions before the checks stored it are read as one by one
+        pickled = pickle.dumps(('p', 3, 'w', 2.5, {'n': 1}), protocol=3)
+        surrogate = b'["q",1,"\\ud800",0.5,{}]'
+        self.assertEqual(decodeRecords([raws[0], pickled, surrogate]),
+                         [records[0], ['p', 3, 'w', 2.5, {'n': 1}],
+                          ['q', 1, '\ud800', 0.5, {}]])
 
     def test_a_record_takes_the_memory_of_its_bytes(self):
         # (orjson's own bytes keep its 4 kB output buffer)
