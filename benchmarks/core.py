@@ -882,7 +882,8 @@ def thread_ingest(directory, threads, saves, attempts):
     """Threads of this process saving into a fresh storage on a fresh
     FileStorage, one transaction per save, as a WSGI server's do."""
     path = os.path.join(directory, 'threads-%i.fs' % threads)
-    db = openDatabase('file://' + path)
+    # (a connection per thread, as a WSGI server's pool has them)
+    db = openDatabase('file://' + path, pool_size=threads)
     with db.transaction() as connection:
         connection.root()[ROOT_NAME] = TrackingStorage()
     reports = [None] * threads

@@ -1066,9 +1066,10 @@ class TrackingStorage(Persistent, Contained):
 
         A long result is mostly of tracks not given out lately (a million
         tracks do not stay in use), and these cost most: made one by one
-        (``_storedTrack``), a track took 6 us; made here, its record read
-        with the others' and the steps of ``_attach`` done in one loop,
-        4.5 us, with its ids looked up once."""
+        (``_storedTrack``), a track of a user's 200 at 1,000,000 tracks
+        took 7.0 us in all; made here, its record read with the others'
+        and the steps of ``_attach`` done in one loop, its id looked up
+        once, 5.9 us."""
         ids = merged.ids
         if ids is None:
             timeline = self._index.timeline
