@@ -55,6 +55,15 @@ class DatabaseTestCase(unittest.TestCase):
             os.remove(os.path.join(self.directory, name))
         os.rmdir(self.directory)
 
+    def addMerged(self, count):
+        """More tracks like the first three, up to ``count`` in all,
+        merged and committed."""
+        for i in range(3, count):
+            self.storage.saveUserTrack('quiz', 0, 'u%i' % i, {'n': i},
+                                       timeStamp=1700000000 + i)
+        self.storage.indexPending()
+        self.tm.commit()
+
     def otherStorage(self):
         tm = transaction.TransactionManager()
         conn = self.db.open(tm)
@@ -891,11 +900,7 @@ class MadeAheadTest(DatabaseTestCase):
 
     def setUp(self):
         super().setUp()
-        for i in range(3, 200):
-            self.storage.saveUserTrack('quiz', 0, 'u%i' % i, {'n': i},
-                                       timeStamp=1700000000 + i)
-        self.storage.indexPending()
-        self.tm.commit()
+        self.addMerged(200)
         # a fresh connection, where no track is in use
         self.conn.close()
         self.conn = self.db.open(self.tm)
@@ -967,11 +972,7 @@ class CheckedTracksTest(DatabaseTestCase):
 
     def setUp(self):
         super().setUp()
-        for i in range(3, 300):
-            self.storage.saveUserTrack('quiz', 0, 'u%i' % i, {'n': i},
-                                       timeStamp=1700000000 + i)
-        self.storage.indexPending()
-        self.tm.commit()
+        self.addMerged(300)
         self.tracks = self.found()
         self.assertEqual(self.found(), self.tracks)
         self.assertTrue(sessionOf(self.storage).checked)
