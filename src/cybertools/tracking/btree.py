@@ -1111,9 +1111,14 @@ class TrackingStorage(Persistent, Contained):
             return trackIds
         factory = self.trackFactory
         new = factory.__new__
+        try:
+            records = decodeRecords(list(found.values()))
+        except ValueError:
+            # a damaged record: the tracks are made one by one, those
+            # before it given out
+            return trackIds
         made = []
-        for (trackId, raw), record in zip(
-                found.items(), decodeRecords(list(found.values()))):
+        for (trackId, raw), record in zip(found.items(), records):
             # (what _storedTrack does: _setState, then _attach)
             track = new(factory)
             state = track.__dict__

@@ -40,16 +40,31 @@ def encodeRecord(record):
 
 
 def decodeRecord(raw):
-    """A stored record as a list (see the module's docstring)."""
+    """A stored record as a list (see the module's docstring); ValueError
+    for one that is not (a damaged record)."""
     if raw[:1] == PICKLE_START:
         return list(_PlainUnpickler(io.BytesIO(raw)).load())
     try:
-        return orjson.loads(raw)
+        record = orjson.loads(raw)
     except orjson.JSONDecodeError:
         # what orjson refuses and the standard library reads: lone
         # surrogates, escaped, as versions before the checks could store
-        record, end = _scan(raw.decode('utf-8'), 0)
-        return record
+        record = _scanned(raw)
+    if type(record) is not list:
+        raise ValueError('a stored record that is neither a JSON list nor a '
+                         'pickle of plain values (damaged?): %r' % raw[:80])
+    return record
+
+
+def _scanned(raw):
+    """The JSON value of a record as the standard library reads it, None
+    where it reads none."""
+    try:
+        text = raw.decode('utf-8')
+        value, end = _scan(text, 0)
+    except (UnicodeDecodeError, StopIteration, ValueError):
+        return None
+    return None if text[end:].strip() else value
 
 
 def decodeRecords(raws):
@@ -57,9 +72,12 @@ def decodeRecords(raws):
     loop: where one is not read by orjson, each is read as there."""
     loads = orjson.loads
     try:
-        return [loads(raw) for raw in raws]
+        records = [loads(raw) for raw in raws]
     except orjson.JSONDecodeError:
         return [decodeRecord(raw) for raw in raws]
+    if not all(type(record) is list for record in records):
+        return [decodeRecord(raw) for raw in raws]
+    return records
 
 
 class _PlainUnpickler(pickle.Unpickler):

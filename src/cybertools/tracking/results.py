@@ -10,9 +10,11 @@ class LazyResult(Sequence):
     """Objects in the order of their keys, loaded on access.
 
     ``keys`` is an ordered sequence of keys as the storage's BTrees give it
-    (for tracks, ``(timeStamp, trackId)`` pairs from an index), ``load``
-    gives the object for a key. ``len()``, indexing, slicing, iteration and
-    ``reversed()`` work on the keys and load only the objects returned.
+    (track ids, run ids, or the entries of a slice of a ``TrackResult``),
+    ``load`` gives the object for a key and raises KeyError for one gone
+    since (a track removed). ``len()``, indexing, slicing, iteration and
+    ``reversed()`` work on the keys and load only the objects returned;
+    iteration leaves out what is gone, indexing raises KeyError for it.
     """
 
     def __init__(self, load, keys):
@@ -43,12 +45,10 @@ class LazyResult(Sequence):
         return self.load(self.keys[index])
 
     def __iter__(self):
-        for key in self.keys:
-            yield self.load(key)
+        return _loaded(self.load, self.keys)
 
     def __reversed__(self):
-        for key in reversed(self.keys):
-            yield self.load(key)
+        return _loaded(self.load, reversed(self.keys))
 
     def __eq__(self, other):
         if isinstance(other, (LazyResult, list, tuple)):
@@ -57,6 +57,16 @@ class LazyResult(Sequence):
 
     def __repr__(self):
         return repr(list(self))
+
+
+def _loaded(load, keys):
+    """The objects of keys, those gone since left out."""
+    for key in keys:
+        try:
+            found = load(key)
+        except KeyError:
+            continue
+        yield found
 
 
 class TrackResult(Sequence):

@@ -26,6 +26,7 @@ from cybertools.tracking.btree import parseTrackId
 from cybertools.tracking.records import decodeRecord
 from cybertools.tracking.records import decodeRecords
 from cybertools.tracking.records import encodeRecord
+from cybertools.tracking.session import TrackSession
 from cybertools.tracking.session import sessionOf
 
 
@@ -863,6 +864,24 @@ class ResultTest(DatabaseTestCase):
             self.storage.removeTrack(track)
         self.assertEqual(len(result), 3)
 
+    def test_a_slice_leaves_out_a_track_removed_since(self):
+        for merged in (False, True):
+            for i in range(10):
+                self.storage.saveUserTrack('t', 0, 'u', {'i': i})
+            if merged:
+                self.storage.indexPending()
+            part = self.storage.query(taskId='t')[2:6]
+            values = self.storage.values()
+            self.storage.removeTrack(part[1])
+            self.assertEqual([t.data['i'] for t in part], [2, 4, 5])
+            self.assertEqual([t.data['i'] for t in reversed(part)],
+                             [5, 4, 2])
+            with self.assertRaises(KeyError):
+                part[1]
+            self.assertEqual(len(list(values)), len(values) - 1)
+            for track in list(self.storage.query(taskId='t')):
+                self.storage.removeTrack(track)
+
     def test_merged_tracks_in_use_of_two_lanes_are_read_anew(self):
         # the tracks of a result that the connection uses are given as
         # they are, unless changed since: here, by another connection,
@@ -956,12 +975,23 @@ class MadeAheadTest(DatabaseTestCase):
 
     def test_a_small_cache_makes_tracks_one_by_one(self):
         self.conn.close()
-        self.db.setCacheSize(5)
+        self.db.close()
+        self.db = DB(FileStorage(self.path), cache_size=2)
         self.conn = self.db.open(self.tm)
         storage = self.conn.root()['tracks']
-        tracks = list(storage.query(taskId='quiz'))
+        with mock.patch.object(TrackSession, 'keepMade') as keepMade:
+            tracks = list(storage.query(taskId='quiz'))
+        keepMade.assert_not_called()
         self.assertEqual([t.data['n'] for t in tracks], list(range(200)))
         self.assertIs(storage[tracks[-1].__name__], tracks[-1])
+
+    def test_tracks_before_a_damaged_record_are_given_out(self):
+        self.storage._records.laneTree(0)[40] = b'["quiz",1,"u39",1700'
+        tracks = []
+        with self.assertRaisesRegex(ValueError, 'damaged'):
+            for track in self.storage.query(taskId='quiz'):
+                tracks.append(track)
+        self.assertEqual(len(tracks), 39)
 
 
 class CheckedTracksTest(DatabaseTestCase):
@@ -1119,6 +1149,14 @@ class RecordTest(DatabaseTestCase):
         self.assertEqual(decodeRecords([raws[0], pickled, surrogate]),
                          [records[0], ['p', 3, 'w', 2.5, {'n': 1}],
                           ['q', 1, '\ud800', 0.5, {}]])
+
+    def test_a_damaged_record_is_a_clear_error(self):
+        for raw in (b'["q",1,"u",0.5,{"n":', b'["q",1,"u",0.5,{}] x',
+                    b'{"q": 1}', b'\xff\xfe', b''):
+            with self.assertRaisesRegex(ValueError, 'damaged'):
+                decodeRecord(raw)
+            with self.assertRaisesRegex(ValueError, 'damaged'):
+                decodeRecords([encodeRecord(['q', 1, 'u', 0.5, {}]), raw])
 
     def test_a_record_takes_the_memory_of_its_bytes(self):
         # (orjson's own bytes keep its 4 kB output buffer)
