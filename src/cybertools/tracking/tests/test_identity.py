@@ -34,6 +34,10 @@ class ItemWithData(Track):
     data = {}
 
 
+class ItemWithScore(Track):
+    metadata_attributes = Track.metadata_attributes + ('score',)
+
+
 class DatabaseTestCase(unittest.TestCase):
 
     def setUp(self):
@@ -65,9 +69,9 @@ class DatabaseTestCase(unittest.TestCase):
         self.storage.indexPending()
         self.tm.commit()
 
-    def otherStorage(self):
+    def otherStorage(self, db=None):
         tm = transaction.TransactionManager()
-        conn = self.db.open(tm)
+        conn = (db or self.db).open(tm)
         self.addCleanup(conn.close)
         self.addCleanup(tm.abort)
         return conn.root()['tracks'], tm
@@ -936,6 +940,26 @@ class MadeAheadTest(DatabaseTestCase):
         self.assertIs(rest[97], inUse)
         self.assertEqual([first] + [self.storage['0000002']] + rest,
                          [self.storage[name] for name in self.storage])
+
+    def test_tracks_made_ahead_are_made_as_one_by_one(self):
+        self.storage.trackFactory = ItemWithScore
+        self.tm.commit()
+        other, tm = self.otherStorage()
+        other['0000005'].score = 7
+        tm.commit()
+        self.tm.begin()
+        ahead = {t.__name__: t for t in self.storage.query(taskId='quiz')}
+        # a connection of a cache too small to make tracks ahead
+        db = DB(self.db.storage, cache_size=2)
+        self.addCleanup(db.close)
+        other, tm = self.otherStorage(db)
+        for track in other.query(taskId='quiz'):
+            made = ahead[track.__name__]
+            self.assertIs(type(made), type(track))
+            state = dict(made.__dict__, __parent__=None, _session=None)
+            self.assertEqual(
+                state, dict(track.__dict__, __parent__=None, _session=None))
+        self.assertEqual(ahead['0000005'].score, 7)
 
     def test_removed_and_changed_here_before_given_out(self):
         seen = []
