@@ -889,6 +889,7 @@ class TrackingStorage(Persistent, Contained):
             return pending
         pending = session.pending
         session.pendingTxn = session.transaction_manager.get()
+        session.followCacheSize()
         # (what the commonest queries read of the index, as long as the
         # pending tracks are up to date: see index.IndexReader)
         session.reader = IndexReader(self._index)

@@ -640,7 +640,17 @@ class TrackSession:
             return
         recent[trackId] = track
         if len(recent) > self.cacheSize:
-            self._makeRoom(1)
+            self._makeRoom(len(recent) - self.cacheSize)
+
+    def followCacheSize(self):
+        """Keep as many recent tracks as the connection's cache holds
+        objects, which may have been set anew since (``DB.setCacheSize``,
+        as Zope's control panel does): asked as a transaction's first
+        lookup brings the pending tracks up to date."""
+        self.cacheSize = _cacheSize(self.jar)
+        excess = len(self.recent) - self.cacheSize
+        if excess > 0:
+            self._makeRoom(excess)
 
     def keepMade(self, made):
         """Keep track objects just made for tracks not in use, ``(track

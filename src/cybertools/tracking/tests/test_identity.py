@@ -60,6 +60,12 @@ class DatabaseTestCase(unittest.TestCase):
             os.remove(os.path.join(self.directory, name))
         os.rmdir(self.directory)
 
+    def keepOneRecentTrack(self):
+        """The session keeps one recent track: the cache holds one
+        object."""
+        self.db.setCacheSize(1)
+        sessionOf(self.storage).followCacheSize()
+
     def addMerged(self, count):
         """More tracks like the first three, up to ``count`` in all,
         merged and committed."""
@@ -91,7 +97,7 @@ class IdentityTest(DatabaseTestCase):
     def test_a_track_in_use_is_given_when_no_longer_recent(self):
         storage = self.storage
         session = sessionOf(storage)
-        session.cacheSize = 1
+        self.keepOneRecentTrack()
         storage.indexPending()
         first = storage['0000001']
         storage['0000002'], storage['0000003']
@@ -102,7 +108,7 @@ class IdentityTest(DatabaseTestCase):
     def test_a_track_making_room_is_referred_to_while_it_is_held(self):
         storage = self.storage
         session = sessionOf(storage)
-        session.cacheSize = 1
+        self.keepOneRecentTrack()
         held = storage['0000001']
         self.assertNotIn(1, session.tracks)     # recent: no reference
         storage['0000002']
@@ -115,7 +121,7 @@ class IdentityTest(DatabaseTestCase):
 
     def test_a_track_held_by_its_data_alone_stays_the_one_in_use(self):
         storage = self.storage
-        sessionOf(storage).cacheSize = 1
+        self.keepOneRecentTrack()
         data = storage['0000001'].data
         storage['0000002'], storage['0000003']
         self.assertIs(storage['0000001'].data, data)
@@ -1008,6 +1014,17 @@ class MadeAheadTest(DatabaseTestCase):
         keepMade.assert_not_called()
         self.assertEqual([t.data['n'] for t in tracks], list(range(200)))
         self.assertIs(storage[tracks[-1].__name__], tracks[-1])
+
+    def test_a_cache_size_set_anew_is_followed(self):
+        list(self.storage.query(taskId='quiz'))
+        session = sessionOf(self.storage)
+        self.assertEqual(len(session.recent), 200)
+        self.db.setCacheSize(20)
+        self.tm.begin()
+        tracks = list(self.storage.query(taskId='quiz'))
+        self.assertEqual(len(session.recent), 20)
+        self.assertEqual([t.data['n'] for t in tracks], list(range(200)))
+        self.assertIs(self.storage['0000001'], tracks[0])
 
     def test_tracks_before_a_damaged_record_are_given_out(self):
         self.storage._records.laneTree(0)[40] = b'["quiz",1,"u39",1700'
