@@ -640,7 +640,7 @@ class TrackSession:
             return
         recent[trackId] = track
         if len(recent) > self.cacheSize:
-            self._makeRoom(len(recent) - self.cacheSize)
+            self._makeRoom()
 
     def followCacheSize(self):
         """Keep as many recent tracks as the connection's cache holds
@@ -648,25 +648,20 @@ class TrackSession:
         as Zope's control panel does): asked as a transaction's first
         lookup brings the pending tracks up to date."""
         self.cacheSize = _cacheSize(self.jar)
-        excess = len(self.recent) - self.cacheSize
-        if excess > 0:
-            self._makeRoom(excess)
+        self._makeRoom()
 
     def keepMade(self, made):
         """Keep track objects just made for tracks not in use, ``(track
         id, track)`` pairs, among the recent ones (``add`` for many at
         once: see ``TrackingStorage._idsAhead``)."""
-        recent = self.recent
-        recent.update(made)
-        excess = len(recent) - self.cacheSize
-        if excess > 0:
-            self._makeRoom(excess)
+        self.recent.update(made)
+        self._makeRoom()
 
-    def _makeRoom(self, count):
-        """The ``count`` tracks recent longest ago are no longer recent (see
-        _keep)."""
+    def _makeRoom(self):
+        """The tracks recent longest ago beyond the cache size are no
+        longer recent (see _keep)."""
         recent, refer = self.recent, self._refer
-        for _ in range(count):
+        for _ in range(len(recent) - self.cacheSize):
             oldId, old = recent.popitem(last=False)
             if _refcount is None or _refcount(old) > _UNHELD:
                 refer(oldId, old)
@@ -819,18 +814,18 @@ class TrackSession:
     def noteChecked(self, key, trackId):
         """A result found the track of a key as stored (see
         checkedKeys)."""
+        self._checkedWithRoom()[key] = trackId
+
+    def noteCheckedMany(self, pairs):
+        """``noteChecked`` for ``(key, track id)`` pairs."""
+        self._checkedWithRoom().update(pairs)
+
+    def _checkedWithRoom(self):
         checked = self.checkedKeys()
         if len(checked) >= 2 * self.cacheSize:
             # (the tracks checked longest ago are mostly no longer recent)
             checked.clear()
-        checked[key] = trackId
-
-    def noteCheckedMany(self, pairs):
-        """``noteChecked`` for ``(key, track id)`` pairs."""
-        checked = self.checkedKeys()
-        if len(checked) >= 2 * self.cacheSize:
-            checked.clear()
-        checked.update(pairs)
+        return checked
 
     def resolveHeldKeys(self):
         """The index is about to change, or the transaction to end (after
